@@ -1,0 +1,169 @@
+/*
+ * cache: what this mount knows of each account, and when to ask again.
+ *
+ * Per account it holds the last sync listing (with each sync's folder
+ * name and rendered JSON files), the prebuilt policies, the account's and
+ * each sync's last_error, refresh results and scratch files.  One list
+ * request fills the whole account; it is trusted for cache_ttl seconds;
+ * concurrent callers of an expired listing share one request.
+ *
+ * Locking: each account has one mutex.  cache_lock_listing() and
+ * cache_lock_policies() return with it held (and the data fresh); the
+ * caller reads or changes the account and calls account_unlock().  No
+ * API call is ever made with the mutex held, so a slow API never blocks
+ * a caller that needs only fresh cached data or another account.
+ */
+#ifndef CATSYNCFS_CACHE_H
+#define CATSYNCFS_CACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "api.h"
+#include "api_error.h"
+#include "strmap.h"
+#include "sync.h"
+
+struct cache_entry {
+	struct sync *sync;	/* owned */
+	char *folder;		/* owned: the folder name (namecodec) */
+	uint64_t serial;	/* stable per sync id for the mount's life */
+	char *status_json;	/* rendered on first use; owned */
+	char *config_json;	/* rendered on first use; owned */
+};
+
+/* A file that lives only in this mount (editor swap files and such). */
+struct scratch {
+	struct scratch *next;
+	char *name;
+	char *data;
+	size_t len;
+	mode_t mode;
+	struct timespec mtime;
+	uint64_t serial;
+};
+
+/* What the mount knows of a sync beyond the API object; outlives listings. */
+struct sync_state {
+	char *last_error;	/* text shown by last_error, or NULL */
+	struct timespec error_time;
+	char *refresh_result;	/* text shown by refresh, or NULL */
+	struct timespec refresh_time;
+	struct scratch *scratch;
+};
+
+struct prebuilt_entry {
+	struct policy policy;
+	char *folder;
+	uint64_t serial;
+	struct timespec seen;	/* when this mount first saw this content */
+};
+
+struct freshness {
+	bool have;		/* data was fetched at least once */
+	bool fetching;		/* a request is under way */
+	struct timespec at;	/* when the data (or a denial) came */
+	unsigned int drop_generation;
+	unsigned long seq;	/* bumped at the end of every fetch */
+	int result;		/* 0 or -errno of the last fetch */
+};
+
+struct account {
+	char id[40];
+	uint64_t serial;
+	pthread_mutex_t lock;
+	pthread_cond_t fetched;
+
+	struct cache_entry *entries;
+	size_t count;
+	struct strmap by_folder;	/* folder -> entry index + 1 */
+	struct strmap by_id;		/* sync id -> entry index + 1 */
+	struct freshness listing;
+	struct timespec newest;		/* newest last_user_update_at */
+
+	struct prebuilt_entry *prebuilt;
+	size_t nprebuilt;
+	struct strmap prebuilt_by_folder;
+	struct strmap prebuilt_seen;	/* content digest -> struct timespec */
+	struct freshness policies;
+
+	char *last_error;
+	struct timespec error_time;
+	struct strmap states;		/* sync id -> struct sync_state */
+};
+
+struct cache {
+	struct api *api;
+	struct account **accounts;
+	size_t naccounts;
+	long ttl_ms;
+	struct timespec started;
+	pthread_mutex_t serial_lock;
+	struct strmap serials;
+	uint64_t next_serial;
+};
+
+/* accounts are the ids to show; the api is borrowed.  NULL on ENOMEM. */
+struct cache *cache_create(struct api *api, const struct id_list *accounts,
+			   long ttl_ms);
+void cache_destroy(struct cache *c);
+
+/* The account with that id, or NULL. */
+struct account *cache_account(struct cache *c, const char *id);
+
+/* Fresh listing / prebuilt policies, account locked; or -errno unlocked. */
+int cache_lock_listing(struct cache *c, struct account *a)
+	__attribute__((warn_unused_result));
+int cache_lock_policies(struct cache *c, struct account *a)
+	__attribute__((warn_unused_result));
+/* Locks without freshening (for what needs no API data). */
+void account_lock(struct account *a);
+void account_unlock(struct account *a);
+
+/* Forget every listing (SIGUSR1).  Async-signal-safe. */
+void cache_drop_all(void);
+
+/* Locked lookups; NULL when absent. */
+struct cache_entry *account_by_folder(struct account *a, const char *folder);
+struct cache_entry *account_by_id(struct account *a, const char *id);
+struct prebuilt_entry *account_prebuilt(struct account *a,
+					const char *folder);
+
+/* Locked; rendered once per sync object.  NULL on ENOMEM. */
+const char *entry_status_json(struct cache_entry *e);
+const char *entry_config_json(struct cache_entry *e);
+
+/* Locked; the state of a sync, created on first use.  NULL on ENOMEM. */
+struct sync_state *account_state(struct account *a, const char *sync_id);
+
+/* Locked; records err as the last_error of the sync (or account). */
+void account_record_error(struct account *a, const char *sync_id,
+			  const struct api_error *err);
+/* Locked; a later success on the same sync empties its last_error. */
+void account_clear_error(struct account *a, const char *sync_id);
+
+/*
+ * Locked; takes s (the API's answer after a write) into the listing,
+ * replacing the sync of the same id or adding it.  0 or -ENOMEM.
+ */
+int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
+	__attribute__((warn_unused_result));
+/* Locked; forgets a deleted sync. */
+void account_remove_sync(struct account *a, const char *id);
+
+/* A number unique to key for the life of the mount (inode numbers). */
+uint64_t cache_serial(struct cache *c, const char *key);
+
+
+
+/*
+ * Installs a listing fetched before the cache existed (the mount's first
+ * call), as fresh as if cache_lock_listing() had fetched it.  Takes the
+ * syncs of list.  0 or -ENOMEM.
+ */
+int cache_seed_listing(struct cache *c, struct account *a,
+		       struct sync_list *list)
+	__attribute__((warn_unused_result));
+#endif

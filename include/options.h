@@ -1,0 +1,60 @@
+/*
+ * options: catsyncfs's command line and environment, read into one
+ * struct before anything else starts.  FUSE's own options stay in args
+ * for libfuse.
+ */
+#ifndef CATSYNCFS_OPTIONS_H
+#define CATSYNCFS_OPTIONS_H
+
+#include <fuse.h>
+#include <stdbool.h>
+
+struct options {
+	char *mountpoint;
+	bool foreground;
+	bool debug;
+	bool show_help;
+	bool show_version;
+	bool read_only;
+	bool delete_destination;
+
+	char *token_file;
+	char *api_url;
+	char *account;
+	char *cafile;
+	char *default_destination_type;
+	char *default_update_mode;
+	int cache_ttl;		/* seconds */
+	int timeout;		/* seconds, one attempt */
+	int retries;
+
+	/* resolved from the above and the environment */
+	char *token;		/* secret: wiped by options_finish */
+	char *email;
+	char *key;
+	const char *base_url;	/* api_url, $CLOUDFLARE_BASE_URL or default */
+};
+
+/*
+ * Parses argv into opts and leaves FUSE's options in args.  Prints one
+ * line to stderr and returns -1 on a usage error.
+ */
+int options_parse(struct fuse_args *args, struct options *opts)
+	__attribute__((warn_unused_result));
+
+/*
+ * Reads the credentials (token_file, then the environment) and checks
+ * the API URL.  Prints the cause to stderr and returns -1 when they
+ * cannot be used.
+ */
+int options_resolve(struct options *opts)
+	__attribute__((warn_unused_result));
+
+void options_finish(struct options *opts);
+
+void options_print_help(const char *progname);
+
+/* Whether url's host is a loopback address (plain http is allowed). */
+bool options_url_is_loopback(const char *url);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * tree: what each path of the mount is, what it contains and what stat
+ * says about it.
+ *
+ *   /ACCOUNT/                          NODE_ACCOUNT
+ *   /ACCOUNT/last_error                NODE_ACCOUNT_ERROR
+ *   /ACCOUNT/policies/                 NODE_POLICIES
+ *   /ACCOUNT/policies/P/               NODE_POLICY
+ *   /ACCOUNT/policies/P/FILE           NODE_POLICY_FILE
+ *   /ACCOUNT/SYNC/                     NODE_SYNC
+ *   /ACCOUNT/SYNC/FIELD                NODE_FIELD
+ *   /ACCOUNT/SYNC/OTHER                NODE_SCRATCH (exists or not)
+ *
+ * Inode numbers: serial * 32 + file index, with serials from
+ * cache_serial(), so they are stable per sync and field for the life of
+ * the mount.  Modes are 0644 for what a write can change and 0444 for
+ * the rest (directories 0755/0555).  mtimes come from the API's
+ * timestamps (see tree.c).
+ */
+#ifndef CATSYNCFS_TREE_H
+#define CATSYNCFS_TREE_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "cache.h"
+
+enum node_kind {
+	NODE_ROOT,
+	NODE_ACCOUNT,
+	NODE_ACCOUNT_ERROR,
+	NODE_POLICIES,
+	NODE_POLICY,
+	NODE_POLICY_FILE,
+	NODE_SYNC,
+	NODE_FIELD,
+	NODE_SCRATCH,
+};
+
+enum field {
+	FIELD_NAME,
+	FIELD_DESCRIPTION,
+	FIELD_POLICY,
+	FIELD_UPDATE_MODE,
+	FIELD_CONFIG,
+	FIELD_ID,
+	FIELD_DESTINATION_TYPE,
+	FIELD_DESTINATION_ID,
+	FIELD_STATUS,
+	FIELD_LAST_ERROR,
+	FIELD_REFRESH,
+	FIELD_COUNT,
+};
+
+enum policy_file {
+	POLICY_FILE_POLICY,
+	POLICY_FILE_DESCRIPTION,
+	POLICY_FILE_DESTINATIONS,
+	POLICY_FILE_COUNT,
+};
+
+/* A path, resolved.  Pointers into the cache are valid while locked. */
+struct node {
+	enum node_kind kind;
+	struct account *account;
+	struct cache_entry *entry;	/* NODE_SYNC, NODE_FIELD, NODE_SCRATCH */
+	struct prebuilt_entry *prebuilt;	/* NODE_POLICY(_FILE) */
+	enum field field;
+	enum policy_file policy_file;
+	const char *leaf;	/* the last path component */
+	struct scratch *scratch;	/* NODE_SCRATCH, NULL when absent */
+};
+
+/*
+ * Resolves path.  For everything below an account folder the account's
+ * data is made fresh and the account is left LOCKED on success (release
+ * with tree_release); NODE_ROOT and NODE_ACCOUNT need no API data and
+ * lock nothing.  -ENOENT, -EACCES, ... on failure, nothing locked.
+ */
+int tree_resolve(struct cache *c, const char *path, struct node *out)
+	__attribute__((warn_unused_result));
+void tree_release(struct node *n);
+
+/* Parent folder + leaf of path for create/mkdir/rename: same locking. */
+int tree_resolve_parent(struct cache *c, const char *path, struct node *out,
+			const char **leaf)
+	__attribute__((warn_unused_result));
+
+/* Field names, by enum field; and back (-1 when not a field). */
+const char *tree_field_name(enum field f);
+int tree_field_by_name(const char *name);
+const char *tree_policy_file_name(enum policy_file f);
+/* Whether a write to this field can ever be sent. */
+bool tree_field_writable(enum field f);
+
+/*
+ * The bytes a read of n returns, as a fresh heap copy (caller frees).
+ * 0, -ENOMEM, or -EISDIR for folders.
+ */
+int tree_content(const struct node *n, char **data, size_t *len)
+	__attribute__((warn_unused_result));
+
+/* Fills st for n (locked as tree_resolve left it). */
+void tree_stat(struct cache *c, const struct node *n, struct stat *st);
+
+/* The value a field file holds (no trailing \n); NULL for others. */
+const char *tree_field_value(const struct sync *s, enum field f);
+
+#endif

@@ -1,0 +1,495 @@
+/*
+ * api: requests, credentials, retries and error capture for the
+ * catalog-sync endpoints (see api.h).
+ *
+ * One call = up to 1 + retries attempts.  Between attempts the delay is
+ * the retry policy's (Retry-After, else exponential backoff with
+ * jitter).  Ids are checked before they are put into a path, so nothing
+ * from the network or the user can redirect a request.  The credentials
+ * live only in the header lines built here; nothing logs them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "api_json.h"
+#include "http.h"
+#include "ids.h"
+#include "log.h"
+#include "retry.h"
+
+#define SYNCS_PATH "/accounts/%s/magic/cloud/catalog-syncs"
+#define ACCOUNTS_PER_PAGE 50
+#define ACCOUNTS_MAX_PAGES 1000
+
+struct api {
+	char *base_url;
+	char *cafile;
+	/* "Authorization: Bearer ..." or the two legacy lines */
+	char *auth_lines[2];
+	long timeout_ms;
+	int retries;
+	atomic_ulong requests;
+};
+
+struct api *api_create(const struct api_config *cfg)
+{
+	struct api *api = calloc(1, sizeof(*api));
+	int n = 0;
+
+	if (!api)
+		return NULL;
+	api->base_url = strdup(cfg->base_url);
+	api->cafile = cfg->cafile ? strdup(cfg->cafile) : NULL;
+	api->timeout_ms = cfg->timeout_ms;
+	api->retries = cfg->retries;
+	if (cfg->token) {
+		n = asprintf(&api->auth_lines[0], "Authorization: Bearer %s",
+			     cfg->token);
+	} else if (cfg->email && cfg->key) {
+		n = asprintf(&api->auth_lines[0], "X-Auth-Email: %s",
+			     cfg->email);
+		if (n >= 0)
+			n = asprintf(&api->auth_lines[1], "X-Auth-Key: %s",
+				     cfg->key);
+	}
+	if (n < 0 || !api->base_url || (cfg->cafile && !api->cafile)) {
+		api_destroy(api);
+		return NULL;
+	}
+	return api;
+}
+
+static void free_secret(char *s)
+{
+	if (!s)
+		return;
+	/* the token should not linger in freed heap (core dumps) */
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void api_destroy(struct api *api)
+{
+	if (!api)
+		return;
+	free(api->base_url);
+	free(api->cafile);
+	free_secret(api->auth_lines[0]);
+	free_secret(api->auth_lines[1]);
+	free(api);
+}
+
+unsigned long api_request_count(struct api *api)
+{
+	return atomic_load(&api->requests);
+}
+
+static bool is_idempotent(const char *method)
+{
+	return strcmp(method, "POST") != 0;
+}
+
+static double jitter(void)
+{
+	struct timespec ts;
+	unsigned int seed;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed = (unsigned int)(ts.tv_nsec ^ (uintptr_t)&ts);
+	return (double)(rand_r(&seed) % 1000) / 1000.0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void error_start(struct api_error *err, const char *method,
+			const char *path)
+{
+	api_error_clear(err);
+	snprintf(err->method, sizeof(err->method), "%s", method);
+	snprintf(err->path, sizeof(err->path), "%s", path);
+	err->when = time(NULL);
+}
+
+static void log_attempt(const char *method, const char *path,
+			const struct http_response *r,
+			const struct api_error *err)
+{
+	if (!log_debug_enabled())
+		return;
+	if (r->status)
+		log_debug("api: %s %s -> %ld%s%d cf-ray=%s %ldms", method, path,
+			  r->status, err->ncodes ? " code=" : "",
+			  err->ncodes ? err->codes[0] : 0,
+			  r->cf_ray[0] ? r->cf_ray : "-", r->elapsed_ms);
+	else
+		log_debug("api: %s %s -> failed (%s) %ldms", method, path,
+			  r->error, r->elapsed_ms);
+}
+
+/* Records a non-2xx answer or a transport failure in err. */
+static void error_from_response(struct api_error *err,
+				const struct http_response *r)
+{
+	snprintf(err->cf_ray, sizeof(err->cf_ray), "%s", r->cf_ray);
+	if (r->status) {
+		err->failure = API_FAIL_STATUS;
+		err->status = r->status;
+		api_json_parse_errors(r->body, r->body_len, err);
+		if (!err->message[0])
+			snprintf(err->message, sizeof(err->message),
+				 "HTTP %ld with no error message", r->status);
+		return;
+	}
+	err->failure = r->transport == HTTP_TRANSPORT_TIMEOUT ?
+		       API_FAIL_TIMEOUT : API_FAIL_TRANSPORT;
+	if (r->transport == HTTP_TRANSPORT_TOO_BIG)
+		snprintf(err->message, sizeof(err->message),
+			 "answer larger than %zu MiB refused",
+			 HTTP_MAX_BODY >> 20);
+	else
+		snprintf(err->message, sizeof(err->message), "%s", r->error);
+}
+
+/*
+ * Sends method+path (with body) until it succeeds or the retry policy
+ * says stop.  On 2xx returns 0 with *resp holding the answer (caller
+ * finishes it); otherwise a negative errno with err filled.
+ * When retry_blind is false a non-idempotent request is never repeated
+ * after it may have reached the server: *maybe_acted tells the caller.
+ */
+static int api_call(struct api *api, const char *method, const char *path,
+		    const char *body, enum api_op op,
+		    struct http_response *resp, struct api_error *err,
+		    bool *maybe_acted)
+{
+	const char *headers[5];
+	char url[1024];
+	int h = 0, attempt;
+
+	error_start(err, method, path);
+	if (snprintf(url, sizeof(url), "%s%s", api->base_url, path) >=
+	    (int)sizeof(url)) {
+		err->failure = API_FAIL_LOCAL;
+		snprintf(err->message, sizeof(err->message), "url too long");
+		return -EINVAL;
+	}
+	if (api->auth_lines[0])
+		headers[h++] = api->auth_lines[0];
+	if (api->auth_lines[1])
+		headers[h++] = api->auth_lines[1];
+	headers[h++] = "Accept: application/json";
+	if (body)
+		headers[h++] = "Content-Type: application/json";
+	headers[h] = NULL;
+
+	if (maybe_acted)
+		*maybe_acted = false;
+	for (attempt = 0;; attempt++) {
+		struct http_request req = {
+			.method = method, .url = url, .headers = headers,
+			.body = body, .timeout_ms = api->timeout_ms,
+			.cafile = api->cafile,
+		};
+		struct retry_attempt ra = {
+			.attempt = attempt, .max_retries = api->retries,
+			.idempotent = is_idempotent(method), .resp = resp,
+		};
+		enum retry_verdict verdict;
+		long delay = 0;
+		int rc;
+
+		atomic_fetch_add(&api->requests, 1);
+		rc = http_perform(&req, resp);
+		if (!rc && resp->status >= 200 && resp->status < 300) {
+			log_attempt(method, path, resp, err);
+			return 0;
+		}
+		error_from_response(err, resp);
+		log_attempt(method, path, resp, err);
+		if (maybe_acted && !ra.idempotent && resp->status != 429 &&
+		    (resp->status || resp->request_sent))
+			*maybe_acted = true;
+		verdict = retry_decide(&ra, jitter(), &delay);
+		if (verdict == RETRY_TOO_LONG) {
+			err->failure = API_FAIL_WAIT_TOO_LONG;
+			snprintf(err->message + strlen(err->message),
+				 sizeof(err->message) - strlen(err->message),
+				 " (server asks to wait %ld s)",
+				 resp->retry_after_ms / 1000);
+		}
+		if (verdict != RETRY_AGAIN) {
+			http_response_finish(resp);
+			return -api_error_errno(err, op);
+		}
+		http_response_finish(resp);
+		sleep_ms(delay);
+	}
+}
+
+static int malformed(struct api_error *err, const char *what)
+{
+	err->failure = API_FAIL_MALFORMED;
+	snprintf(err->message, sizeof(err->message),
+		 "malformed answer: %s", what);
+	log_error("%s %s: malformed answer: %s", err->method, err->path, what);
+	return -EIO;
+}
+
+static int check_account(const char *account, struct api_error *err)
+{
+	if (ids_is_account_id(account))
+		return 0;
+	api_error_clear(err);
+	err->failure = API_FAIL_LOCAL;
+	snprintf(err->message, sizeof(err->message),
+		 "'%s' is not an account id (32 hex digits)", account);
+	return -EINVAL;
+}
+
+static int check_sync_id(const char *id, struct api_error *err)
+{
+	if (ids_is_uuid(id))
+		return 0;
+	api_error_clear(err);
+	err->failure = API_FAIL_LOCAL;
+	snprintf(err->message, sizeof(err->message),
+		 "'%s' is not a sync id (a UUID)", id);
+	return -EINVAL;
+}
+
+int api_list_accounts(struct api *api, struct id_list *out,
+		      struct api_error *err)
+{
+	struct http_response resp;
+	char path[96];
+	int page, ret;
+
+	for (page = 1; page <= ACCOUNTS_MAX_PAGES; page++) {
+		size_t n = 0;
+
+		snprintf(path, sizeof(path), "/accounts?page=%d&per_page=%d",
+			 page, ACCOUNTS_PER_PAGE);
+		ret = api_call(api, "GET", path, NULL, API_OP_READ, &resp, err,
+			       NULL);
+		if (ret)
+			return ret;
+		ret = api_json_parse_account_page(resp.body, resp.body_len,
+						  out, &n);
+		http_response_finish(&resp);
+		if (ret)
+			return malformed(err, "account list");
+		if (n == 0)
+			return 0;
+	}
+	return malformed(err, "account list never ends");
+}
+
+int api_list_syncs(struct api *api, const char *account,
+		   struct sync_list *out, struct api_error *err)
+{
+	struct http_response resp;
+	char path[128];
+	int ret = check_account(account, err);
+
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), SYNCS_PATH, account);
+	ret = api_call(api, "GET", path, NULL, API_OP_READ, &resp, err, NULL);
+	if (ret)
+		return ret;
+	ret = api_json_parse_sync_list(resp.body, resp.body_len, out);
+	http_response_finish(&resp);
+	return ret ? malformed(err, "sync list") : 0;
+}
+
+int api_list_prebuilt(struct api *api, const char *account,
+		      struct policy_list *out, struct api_error *err)
+{
+	struct http_response resp;
+	char path[160];
+	int ret = check_account(account, err);
+
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), SYNCS_PATH "/prebuilt-policies", account);
+	ret = api_call(api, "GET", path, NULL, API_OP_READ, &resp, err, NULL);
+	if (ret)
+		return ret;
+	ret = api_json_parse_policy_list(resp.body, resp.body_len, out);
+	http_response_finish(&resp);
+	return ret ? malformed(err, "prebuilt policy list") : 0;
+}
+
+static int sync_path(char *path, size_t len, const char *account,
+		     const char *id, const char *suffix, struct api_error *err)
+{
+	int ret = check_account(account, err);
+
+	if (!ret)
+		ret = check_sync_id(id, err);
+	if (!ret)
+		snprintf(path, len, SYNCS_PATH "/%s%s", account, id, suffix);
+	return ret;
+}
+
+/* Parses a single-sync answer and checks it is the sync asked for. */
+static int take_sync(struct http_response *resp, const char *id,
+		     struct sync **out, struct api_error *err)
+{
+	int ret = api_json_parse_sync(resp->body, resp->body_len, out);
+
+	http_response_finish(resp);
+	if (ret)
+		return malformed(err, "sync");
+	if (id && strcasecmp((*out)->id, id)) {
+		sync_destroy(*out);
+		*out = NULL;
+		return malformed(err, "answer is about another sync");
+	}
+	return 0;
+}
+
+int api_get_sync(struct api *api, const char *account, const char *id,
+		 struct sync **out, struct api_error *err)
+{
+	struct http_response resp;
+	char path[192];
+	int ret = sync_path(path, sizeof(path), account, id, "", err);
+
+	if (!ret)
+		ret = api_call(api, "GET", path, NULL, API_OP_READ, &resp, err,
+			       NULL);
+	return ret ? ret : take_sync(&resp, id, out, err);
+}
+
+/* After a create whose fate is unknown: did it land? */
+static int find_created(struct api *api, const char *account,
+			const char *name, struct sync **out)
+{
+	struct sync_list list;
+	struct api_error lerr;
+	size_t i;
+	int ret = api_list_syncs(api, account, &list, &lerr);
+
+	if (ret)
+		return ret;
+	ret = -ENOENT;
+	for (i = 0; i < list.count; i++) {
+		if (!strcmp(list.items[i]->name, name)) {
+			*out = list.items[i];
+			list.items[i] = NULL;
+			ret = 0;
+			break;
+		}
+	}
+	for (i = 0; i < list.count; i++)
+		sync_destroy(list.items[i]);
+	free(list.items);
+	return ret;
+}
+
+int api_create_sync(struct api *api, const char *account,
+		    const struct sync_fields *fields, struct sync **out,
+		    struct api_error *err)
+{
+	struct http_response resp;
+	char path[128];
+	char *body;
+	bool maybe_acted;
+	int ret = check_account(account, err);
+
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), SYNCS_PATH, account);
+	body = api_json_fields_body(fields);
+	if (!body)
+		return -ENOMEM;
+	ret = api_call(api, "POST", path, body, API_OP_CREATE, &resp, err,
+		       &maybe_acted);
+	free(body);
+	if (!ret)
+		return take_sync(&resp, NULL, out, err);
+	/*
+	 * The POST is never sent twice.  When its fate is unknown (a
+	 * timeout, a cut connection, a 5xx), a fresh listing tells whether
+	 * it landed; if it did not, the original error stands and the user
+	 * decides whether to try again.
+	 */
+	if (maybe_acted && !(err->failure == API_FAIL_STATUS &&
+			     err->status < 500) &&
+	    !find_created(api, account, fields->name, out)) {
+		log_info("create of '%s' landed despite: %s", fields->name,
+			 err->message);
+		api_error_clear(err);
+		return 0;
+	}
+	return ret;
+}
+
+int api_update_sync(struct api *api, const char *account, const char *id,
+		    const struct sync_fields *fields, bool whole,
+		    enum api_op op, struct sync **out, struct api_error *err)
+{
+	struct http_response resp;
+	char path[192];
+	char *body;
+	int ret = sync_path(path, sizeof(path), account, id, "", err);
+
+	if (ret)
+		return ret;
+	body = api_json_fields_body(fields);
+	if (!body)
+		return -ENOMEM;
+	ret = api_call(api, whole ? "PUT" : "PATCH", path, body, op, &resp,
+		       err, NULL);
+	free(body);
+	return ret ? ret : take_sync(&resp, id, out, err);
+}
+
+int api_delete_sync(struct api *api, const char *account, const char *id,
+		    bool delete_destination, struct api_error *err)
+{
+	struct http_response resp;
+	char path[224];
+	int ret = sync_path(path, sizeof(path), account, id,
+			    delete_destination ? "?delete_destination=true" :
+						 "", err);
+
+	if (!ret)
+		ret = api_call(api, "DELETE", path, NULL, API_OP_DELETE, &resp,
+			       err, NULL);
+	if (ret)
+		return ret;
+	ret = api_json_parse_deleted(resp.body, resp.body_len, id);
+	http_response_finish(&resp);
+	return ret ? malformed(err, "delete answer") : 0;
+}
+
+int api_refresh_sync(struct api *api, const char *account, const char *id,
+		     char **result, struct api_error *err)
+{
+	struct http_response resp;
+	char path[208];
+	int ret = sync_path(path, sizeof(path), account, id, "/refresh", err);
+
+	if (!ret)
+		ret = api_call(api, "POST", path, NULL, API_OP_REFRESH, &resp,
+			       err, NULL);
+	if (ret)
+		return ret;
+	ret = api_json_parse_string_result(resp.body, resp.body_len, result);
+	http_response_finish(&resp);
+	return ret ? malformed(err, "refresh answer") : 0;
+}

@@ -1,0 +1,672 @@
+/*
+ * cache: per-account listings with a TTL and shared fetches (see cache.h).
+ *
+ * Freshness: a listing is fresh while it is younger than cache_ttl and no
+ * SIGUSR1 came since it was fetched.  A caller that finds it stale either
+ * fetches (marking the account as fetching, then dropping the lock for
+ * the request) or, when a fetch is already under way, waits for that one
+ * and takes its result, success or failure alike.  So N readers of an
+ * expired listing cost one request, and a failed refresh fails every
+ * caller that needed it: expired data is never passed off as fresh.
+ *
+ * A denial (403) is remembered for the TTL like a listing, so that a
+ * forbidden account does not cost a request for every stat.
+ *
+ * Writes replace one sync object in the listing with the API's answer
+ * (account_apply_sync) and rebuild the folder names, since a rename can
+ * create or end a name collision between two syncs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_json.h"
+#include "cache.h"
+#include "log.h"
+#include "namecodec.h"
+
+static atomic_uint drop_generation;
+
+void cache_drop_all(void)
+{
+	atomic_fetch_add(&drop_generation, 1);
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+uint64_t cache_serial(struct cache *c, const char *key)
+{
+	uint64_t serial;
+	void *v;
+
+	pthread_mutex_lock(&c->serial_lock);
+	v = strmap_get(&c->serials, key);
+	if (v) {
+		serial = (uint64_t)(uintptr_t)v;
+	} else {
+		serial = ++c->next_serial;
+		if (strmap_put(&c->serials, key, (void *)(uintptr_t)serial))
+			serial = 0;	/* out of memory: inode 0 is harmless */
+	}
+	pthread_mutex_unlock(&c->serial_lock);
+	return serial;
+}
+
+static struct account *account_create(struct cache *c, const char *id)
+{
+	struct account *a = calloc(1, sizeof(*a));
+	char key[64];
+
+	if (!a)
+		return NULL;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	snprintf(key, sizeof(key), "a:%s", id);
+	a->serial = cache_serial(c, key);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->fetched, NULL);
+	strmap_init(&a->by_folder);
+	strmap_init(&a->by_id);
+	strmap_init(&a->prebuilt_by_folder);
+	strmap_init(&a->prebuilt_seen);
+	strmap_init(&a->states);
+	return a;
+}
+
+static void entries_free(struct cache_entry *entries, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		sync_destroy(entries[i].sync);
+		free(entries[i].folder);
+		free(entries[i].status_json);
+		free(entries[i].config_json);
+	}
+	free(entries);
+}
+
+static void prebuilt_free(struct prebuilt_entry *p, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		policy_finish(&p[i].policy);
+		free(p[i].folder);
+	}
+	free(p);
+}
+
+static void state_destroy(struct sync_state *st)
+{
+	struct scratch *s, *next;
+
+	if (!st)
+		return;
+	for (s = st->scratch; s; s = next) {
+		next = s->next;
+		free(s->name);
+		free(s->data);
+		free(s);
+	}
+	free(st->last_error);
+	free(st->refresh_result);
+	free(st);
+}
+
+static void free_values(struct strmap *m, void (*destroy)(void *))
+{
+	const char *k;
+	void *v;
+	size_t pos = 0;
+
+	while (strmap_next(m, &pos, &k, &v))
+		destroy(v);
+	strmap_finish(m);
+}
+
+static void state_destroy_void(void *p)
+{
+	state_destroy(p);
+}
+
+static void account_destroy(struct account *a)
+{
+	if (!a)
+		return;
+	entries_free(a->entries, a->count);
+	strmap_finish(&a->by_folder);
+	strmap_finish(&a->by_id);
+	prebuilt_free(a->prebuilt, a->nprebuilt);
+	strmap_finish(&a->prebuilt_by_folder);
+	free_values(&a->prebuilt_seen, free);
+	free_values(&a->states, state_destroy_void);
+	free(a->last_error);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->fetched);
+	free(a);
+}
+
+struct cache *cache_create(struct api *api, const struct id_list *accounts,
+			   long ttl_ms)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	size_t i;
+
+	if (!c)
+		return NULL;
+	c->api = api;
+	c->ttl_ms = ttl_ms;
+	clock_gettime(CLOCK_REALTIME, &c->started);
+	pthread_mutex_init(&c->serial_lock, NULL);
+	strmap_init(&c->serials);
+	/* serial 1 stays the root's */
+	c->next_serial = 1;
+	c->accounts = calloc(accounts->count ? accounts->count : 1,
+			     sizeof(*c->accounts));
+	if (!c->accounts)
+		goto fail;
+	for (i = 0; i < accounts->count; i++) {
+		if (cache_account(c, accounts->items[i]))
+			continue;	/* named twice */
+		c->accounts[c->naccounts] = account_create(c, accounts->items[i]);
+		if (!c->accounts[c->naccounts])
+			goto fail;
+		c->naccounts++;
+	}
+	return c;
+
+fail:
+	cache_destroy(c);
+	return NULL;
+}
+
+void cache_destroy(struct cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->naccounts; i++)
+		account_destroy(c->accounts[i]);
+	free(c->accounts);
+	strmap_finish(&c->serials);
+	pthread_mutex_destroy(&c->serial_lock);
+	free(c);
+}
+
+struct account *cache_account(struct cache *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++)
+		if (!strcmp(c->accounts[i]->id, id))
+			return c->accounts[i];
+	return NULL;
+}
+
+void account_lock(struct account *a)
+{
+	pthread_mutex_lock(&a->lock);
+}
+
+void account_unlock(struct account *a)
+{
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Folder names for every entry: see namecodec.h for the rule. */
+static int name_entries(struct cache *c, struct account *a)
+{
+	struct strmap uses;
+	char **escaped;
+	size_t i;
+	int ret = -ENOMEM;
+
+	strmap_init(&uses);
+	escaped = calloc(a->count ? a->count : 1, sizeof(*escaped));
+	if (!escaped)
+		return -ENOMEM;
+	for (i = 0; i < a->count; i++) {
+		uintptr_t n;
+
+		escaped[i] = namecodec_escape(a->entries[i].sync->name);
+		if (!escaped[i])
+			goto out_free;
+		n = (uintptr_t)strmap_get(&uses, escaped[i]);
+		if (strmap_put(&uses, escaped[i], (void *)(n + 1)))
+			goto out_free;
+	}
+	strmap_finish(&a->by_folder);
+	strmap_finish(&a->by_id);
+	for (i = 0; i < a->count; i++) {
+		struct cache_entry *e = &a->entries[i];
+		bool shared = (uintptr_t)strmap_get(&uses, escaped[i]) > 1;
+		char key[48];
+
+		free(e->folder);
+		if (namecodec_plain_ok(escaped[i]) && !shared) {
+			e->folder = escaped[i];
+			escaped[i] = NULL;
+		} else {
+			e->folder = namecodec_with_id(escaped[i], e->sync->id);
+		}
+		if (!e->folder)
+			goto out_free;
+		snprintf(key, sizeof(key), "s:%s", e->sync->id);
+		e->serial = cache_serial(c, key);
+		if (strmap_put(&a->by_folder, e->folder, (void *)(i + 1)) ||
+		    strmap_put(&a->by_id, e->sync->id, (void *)(i + 1)))
+			goto out_free;
+	}
+	ret = 0;
+
+out_free:
+	for (i = 0; i < a->count; i++)
+		free(escaped[i]);
+	free(escaped);
+	strmap_finish(&uses);
+	return ret;
+}
+
+static void find_newest(struct account *a)
+{
+	size_t i;
+
+	a->newest = (struct timespec){ 0 };
+	for (i = 0; i < a->count; i++) {
+		struct timespec t;
+
+		if (sync_parse_time(a->entries[i].sync->last_user_update_at,
+				    &t))
+			continue;
+		if (t.tv_sec > a->newest.tv_sec ||
+		    (t.tv_sec == a->newest.tv_sec &&
+		     t.tv_nsec > a->newest.tv_nsec))
+			a->newest = t;
+	}
+}
+
+/* Locked: replaces the listing with list (whose syncs it takes). */
+static int install_listing(struct cache *c, struct account *a,
+			   struct sync_list *list)
+{
+	struct cache_entry *entries;
+	size_t i;
+
+	entries = calloc(list->count ? list->count : 1, sizeof(*entries));
+	if (!entries)
+		return -ENOMEM;
+	for (i = 0; i < list->count; i++)
+		entries[i].sync = list->items[i];
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+	entries_free(a->entries, a->count);
+	a->entries = entries;
+	a->count = i;
+	find_newest(a);
+	return name_entries(c, a);
+}
+
+/* A short digest of a policy's content, for its first-seen time. */
+static void policy_digest(const struct policy *p, char *out, size_t len)
+{
+	const char *parts[] = { p->name, p->description, p->policy,
+				p->applicable_destinations };
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		const unsigned char *s = (const unsigned char *)parts[i];
+
+		for (; *s; s++) {
+			h ^= *s;
+			h *= 1099511628211ULL;
+		}
+		h ^= 0xff;	/* field separator */
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, len, "%016" PRIx64, h);
+}
+
+static int install_policies(struct cache *c, struct account *a,
+			    struct policy_list *list)
+{
+	struct prebuilt_entry *p;
+	struct timespec now;
+	size_t i;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	p = calloc(list->count ? list->count : 1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < list->count; i++) {
+		p[i].policy = list->items[i];
+		memset(&list->items[i], 0, sizeof(list->items[i]));
+	}
+	prebuilt_free(a->prebuilt, a->nprebuilt);
+	strmap_finish(&a->prebuilt_by_folder);
+	a->prebuilt = p;
+	a->nprebuilt = list->count;
+	policy_list_finish(list);
+
+	for (i = 0; i < a->nprebuilt; i++) {
+		char *esc = namecodec_escape(p[i].policy.name);
+		char digest[24], key[300], index[24];
+		struct timespec *seen;
+
+		if (!esc)
+			return -ENOMEM;
+		if (namecodec_plain_ok(esc) &&
+		    !strmap_get(&a->prebuilt_by_folder, esc)) {
+			p[i].folder = esc;
+		} else {
+			snprintf(index, sizeof(index), "%zu", i + 1);
+			p[i].folder = namecodec_with_id(esc, index);
+			free(esc);
+			if (!p[i].folder)
+				return -ENOMEM;
+		}
+		if (strmap_put(&a->prebuilt_by_folder, p[i].folder,
+			       (void *)(i + 1)))
+			return -ENOMEM;
+		snprintf(key, sizeof(key), "p:%s/%s", a->id, p[i].folder);
+		p[i].serial = cache_serial(c, key);
+		policy_digest(&p[i].policy, digest, sizeof(digest));
+		seen = strmap_get(&a->prebuilt_seen, digest);
+		if (!seen) {
+			seen = malloc(sizeof(*seen));
+			if (!seen)
+				return -ENOMEM;
+			*seen = now;
+			if (strmap_put(&a->prebuilt_seen, digest, seen)) {
+				free(seen);
+				return -ENOMEM;
+			}
+		}
+		p[i].seen = *seen;
+	}
+	return 0;
+}
+
+static bool is_fresh(const struct cache *c, const struct freshness *f)
+{
+	if (f->drop_generation != atomic_load(&drop_generation))
+		return false;
+	if (!f->have && f->result != -EACCES)
+		return false;
+	return elapsed_ms(&f->at) < c->ttl_ms;
+}
+
+static void set_account_error(struct account *a, const struct api_error *e)
+{
+	char line[1024];
+
+	free(a->last_error);
+	api_error_format(e, line, sizeof(line));
+	if (asprintf(&a->last_error, "%s\n", line) < 0)
+		a->last_error = NULL;
+	clock_gettime(CLOCK_REALTIME, &a->error_time);
+}
+
+enum fetch_kind { FETCH_LISTING, FETCH_POLICIES };
+
+/* Unlocked: asks the API.  On success the result waits in list or policies. */
+static int fetch(struct cache *c, struct account *a, enum fetch_kind kind,
+		 struct sync_list *list, struct policy_list *policies,
+		 struct api_error *err)
+{
+	if (kind == FETCH_LISTING)
+		return api_list_syncs(c->api, a->id, list, err);
+	return api_list_prebuilt(c->api, a->id, policies, err);
+}
+
+static int lock_fresh(struct cache *c, struct account *a,
+		      enum fetch_kind kind)
+{
+	struct freshness *f = kind == FETCH_LISTING ? &a->listing :
+						      &a->policies;
+	struct sync_list list = { 0 };
+	struct policy_list policies = { 0 };
+	struct api_error err = { 0 };
+	unsigned int gen;
+	int ret;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		if (is_fresh(c, f)) {
+			if (f->have)
+				return 0;
+			ret = f->result;	/* a remembered denial */
+			goto out_unlock;
+		}
+		if (!f->fetching)
+			break;
+		/* someone is fetching: share their answer */
+		{
+			unsigned long seq = f->seq;
+
+			while (f->fetching && f->seq == seq)
+				pthread_cond_wait(&a->fetched, &a->lock);
+			if (f->result == 0 && f->have)
+				return 0;
+			ret = f->result ? f->result : -EIO;
+			goto out_unlock;
+		}
+	}
+
+	f->fetching = true;
+	gen = atomic_load(&drop_generation);
+	pthread_mutex_unlock(&a->lock);
+	ret = fetch(c, a, kind, &list, &policies, &err);
+	pthread_mutex_lock(&a->lock);
+
+	if (!ret)
+		ret = kind == FETCH_LISTING ? install_listing(c, a, &list) :
+					      install_policies(c, a, &policies);
+	sync_list_finish(&list);
+	policy_list_finish(&policies);
+	clock_gettime(CLOCK_MONOTONIC, &f->at);
+	f->drop_generation = gen;
+	f->result = ret;
+	if (!ret) {
+		f->have = true;
+	} else {
+		char line[1024];
+
+		if (err.failure != API_FAIL_NONE) {
+			set_account_error(a, &err);
+			log_error("cannot list '%s': %s", a->id,
+				  api_error_format(&err, line, sizeof(line)));
+		}
+		/* only a denial is remembered (see is_fresh) */
+		f->have = false;
+	}
+	f->fetching = false;
+	f->seq++;
+	pthread_cond_broadcast(&a->fetched);
+	if (!ret)
+		return 0;
+
+out_unlock:
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int cache_lock_listing(struct cache *c, struct account *a)
+{
+	return lock_fresh(c, a, FETCH_LISTING);
+}
+
+int cache_lock_policies(struct cache *c, struct account *a)
+{
+	return lock_fresh(c, a, FETCH_POLICIES);
+}
+
+static struct cache_entry *entry_at(struct account *a, void *v)
+{
+	uintptr_t i = (uintptr_t)v;
+
+	return i && i <= a->count ? &a->entries[i - 1] : NULL;
+}
+
+struct cache_entry *account_by_folder(struct account *a, const char *folder)
+{
+	return entry_at(a, strmap_get(&a->by_folder, folder));
+}
+
+struct cache_entry *account_by_id(struct account *a, const char *id)
+{
+	return entry_at(a, strmap_get(&a->by_id, id));
+}
+
+struct prebuilt_entry *account_prebuilt(struct account *a, const char *folder)
+{
+	uintptr_t i = (uintptr_t)strmap_get(&a->prebuilt_by_folder, folder);
+
+	return i && i <= a->nprebuilt ? &a->prebuilt[i - 1] : NULL;
+}
+
+const char *entry_status_json(struct cache_entry *e)
+{
+	if (!e->status_json)
+		e->status_json = api_json_render_status(e->sync);
+	return e->status_json;
+}
+
+const char *entry_config_json(struct cache_entry *e)
+{
+	if (!e->config_json)
+		e->config_json = api_json_render_config(e->sync);
+	return e->config_json;
+}
+
+struct sync_state *account_state(struct account *a, const char *sync_id)
+{
+	struct sync_state *st = strmap_get(&a->states, sync_id);
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	if (strmap_put(&a->states, sync_id, st)) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void account_record_error(struct account *a, const char *sync_id,
+			  const struct api_error *err)
+{
+	struct sync_state *st;
+	char line[1024];
+	char *text;
+
+	if (!sync_id) {
+		set_account_error(a, err);
+		return;
+	}
+	st = account_state(a, sync_id);
+	api_error_format(err, line, sizeof(line));
+	if (!st || asprintf(&text, "%s\n", line) < 0)
+		return;
+	free(st->last_error);
+	st->last_error = text;
+	clock_gettime(CLOCK_REALTIME, &st->error_time);
+}
+
+void account_clear_error(struct account *a, const char *sync_id)
+{
+	struct sync_state *st = strmap_get(&a->states, sync_id);
+
+	if (st && st->last_error) {
+		free(st->last_error);
+		st->last_error = NULL;
+		clock_gettime(CLOCK_REALTIME, &st->error_time);
+	}
+}
+
+int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
+{
+	struct cache_entry *e = account_by_id(a, s->id);
+
+	if (e) {
+		sync_destroy(e->sync);
+		free(e->status_json);
+		free(e->config_json);
+		e->sync = s;
+		e->status_json = NULL;
+		e->config_json = NULL;
+	} else {
+		struct cache_entry *grown;
+
+		grown = realloc(a->entries, (a->count + 1) * sizeof(*grown));
+		if (!grown) {
+			sync_destroy(s);
+			return -ENOMEM;
+		}
+		a->entries = grown;
+		memset(&a->entries[a->count], 0, sizeof(*grown));
+		a->entries[a->count++].sync = s;
+	}
+	find_newest(a);
+	return name_entries(c, a);
+}
+
+void account_remove_sync(struct account *a, const char *id)
+{
+	struct cache_entry *e = account_by_id(a, id);
+	size_t i;
+
+	if (!e)
+		return;
+	i = (size_t)(e - a->entries);
+	sync_destroy(e->sync);
+	free(e->folder);
+	free(e->status_json);
+	free(e->config_json);
+	memmove(&a->entries[i], &a->entries[i + 1],
+		(a->count - i - 1) * sizeof(*e));
+	a->count--;
+	state_destroy(strmap_remove(&a->states, id));
+	/* indexes hold positions: rebuild them */
+	strmap_finish(&a->by_folder);
+	strmap_finish(&a->by_id);
+	for (i = 0; i < a->count; i++) {
+		if (strmap_put(&a->by_folder, a->entries[i].folder,
+			       (void *)(i + 1)) ||
+		    strmap_put(&a->by_id, a->entries[i].sync->id,
+			       (void *)(i + 1)))
+			log_error("out of memory indexing '%s'", a->id);
+	}
+	find_newest(a);
+}
+
+int cache_seed_listing(struct cache *c, struct account *a,
+		       struct sync_list *list)
+{
+	int ret;
+
+	pthread_mutex_lock(&a->lock);
+	ret = install_listing(c, a, list);
+	if (!ret) {
+		a->listing.have = true;
+		a->listing.result = 0;
+		a->listing.drop_generation = atomic_load(&drop_generation);
+		clock_gettime(CLOCK_MONOTONIC, &a->listing.at);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}

@@ -1,0 +1,228 @@
+/*
+ * catsyncfs: parse options, check credentials with a first API call,
+ * mount, serve, unmount.  Everything else lives in the library.
+ */
+#include <errno.h>
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "api.h"
+#include "api_json.h"
+#include "cache.h"
+#include "config.h"
+#include "fsops.h"
+#include "http.h"
+#include "ids.h"
+#include "log.h"
+#include "options.h"
+
+static void on_usr1(int sig)
+{
+	cache_drop_all();
+}
+
+/* Splits "ID:ID,ID" into out; prints the bad id and fails on one. */
+static int parse_accounts(const char *spec, struct id_list *out)
+{
+	char *copy = strdup(spec), *p, *save = NULL;
+	int ret = 0;
+
+	if (!copy)
+		return -1;
+	for (p = strtok_r(copy, ":,", &save); p && !ret;
+	     p = strtok_r(NULL, ":,", &save)) {
+		if (!ids_is_account_id(p)) {
+			fprintf(stderr, "catsyncfs: '%s' is not an account id "
+					"(32 lowercase hex digits)\n", p);
+			ret = -1;
+		} else if (id_list_add(out, p)) {
+			ret = -1;
+		}
+	}
+	free(copy);
+	if (!ret && !out->count) {
+		fprintf(stderr, "catsyncfs: no account id in '%s'\n", spec);
+		ret = -1;
+	}
+	return ret;
+}
+
+/* One line naming why the first call failed. */
+static void explain_first_failure(const struct options *opts,
+				  const struct api_error *err)
+{
+	char line[1024];
+
+	api_error_format(err, line, sizeof(line));
+	if (err->failure == API_FAIL_STATUS &&
+	    (err->status == 401 || err->status == 403 ||
+	     (err->status == 400 && err->ncodes &&
+	      (err->codes[0] == 9106 || err->codes[0] == 6003))))
+		fprintf(stderr, "catsyncfs: authentication failed: %s\n", line);
+	else if (err->failure == API_FAIL_TRANSPORT ||
+		 err->failure == API_FAIL_TIMEOUT)
+		fprintf(stderr, "catsyncfs: cannot reach the API at %s: %s\n",
+			opts->base_url, err->message);
+	else
+		fprintf(stderr, "catsyncfs: first API call failed: %s\n", line);
+}
+
+/*
+ * The first API call, before mounting: it proves the credentials and
+ * the endpoint, and its listing seeds the cache.
+ */
+static int first_call(struct api *api, const struct options *opts,
+		      struct id_list *accounts, struct sync_list *first)
+{
+	const char *spec = opts->account ? opts->account :
+			   getenv("CLOUDFLARE_ACCOUNT_ID");
+	struct api_error err;
+
+	if (spec && *spec) {
+		if (parse_accounts(spec, accounts))
+			return -1;
+		if (api_list_syncs(api, accounts->items[0], first, &err)) {
+			explain_first_failure(opts, &err);
+			return -1;
+		}
+		return 0;
+	}
+	if (api_list_accounts(api, accounts, &err)) {
+		explain_first_failure(opts, &err);
+		return -1;
+	}
+	if (!accounts->count)
+		log_info("the token can list no account; the mount is empty");
+	return 0;
+}
+
+static void print_version(void)
+{
+	printf("catsyncfs %s\nlibfuse %s\nlibcurl %s\ncJSON %s\n",
+	       CATSYNCFS_VERSION, fuse_pkgversion(), http_library_version(),
+	       api_json_library_version());
+}
+
+static struct api *make_api(const struct options *opts)
+{
+	struct api_config cfg = {
+		.base_url = opts->base_url,
+		.token = opts->token,
+		.email = opts->email,
+		.key = opts->key,
+		.cafile = opts->cafile,
+		.timeout_ms = opts->timeout * 1000L,
+		.retries = opts->retries,
+	};
+
+	return api_create(&cfg);
+}
+
+static int serve(struct fuse_args *args, struct options *opts,
+		 struct fsops_context *context)
+{
+	struct fuse_loop_config *loop;
+	struct fuse *fuse;
+	int ret = 1;
+
+	fuse = fuse_new(args, fsops_operations(), sizeof(struct fuse_operations),
+			context);
+	if (!fuse)
+		return 1;
+	if (fuse_mount(fuse, opts->mountpoint)) {
+		fprintf(stderr, "catsyncfs: cannot mount on '%s' (a stale mount "
+				"left by a crash? try: fusermount3 -u %s)\n",
+			opts->mountpoint, opts->mountpoint);
+		goto out_destroy;
+	}
+	if (fuse_daemonize(opts->foreground))
+		goto out_unmount;
+	if (!opts->foreground)
+		log_use_syslog();
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)))
+		goto out_unmount;
+	signal(SIGUSR1, on_usr1);
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		goto out_signals;
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	fuse_loop_cfg_set_idle_threads(loop, 10);
+	ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
+	fuse_loop_cfg_destroy(loop);
+
+out_signals:
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+	fuse_unmount(fuse);
+out_destroy:
+	fuse_destroy(fuse);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct id_list accounts = { 0 };
+	struct sync_list first = { 0 };
+	struct fsops_context context = { 0 };
+	struct options opts;
+	int ret = 1;
+
+	/* the token must not end up in a core dump */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (options_parse(&args, &opts))
+		goto out_options;
+	if (opts.show_help) {
+		options_print_help(argv[0]);
+		ret = 0;
+		goto out_options;
+	}
+	if (opts.show_version) {
+		print_version();
+		ret = 0;
+		goto out_options;
+	}
+	log_init(opts.debug);
+	if (options_resolve(&opts))
+		goto out_options;
+	if (http_global_init()) {
+		fprintf(stderr, "catsyncfs: cannot start libcurl\n");
+		goto out_options;
+	}
+	context.opts = &opts;
+	context.api = make_api(&opts);
+	if (!context.api)
+		goto out_http;
+	if (first_call(context.api, &opts, &accounts, &first))
+		goto out_api;
+	context.cache = cache_create(context.api, &accounts,
+				     opts.cache_ttl * 1000L);
+	if (!context.cache)
+		goto out_api;
+	if (first.items && accounts.count &&
+	    cache_seed_listing(context.cache,
+			       cache_account(context.cache, accounts.items[0]),
+			       &first))
+		goto out_cache;
+	if (opts.read_only)
+		fuse_opt_add_arg(&args, "-oro");
+	ret = serve(&args, &opts, &context);
+
+out_cache:
+	cache_destroy(context.cache);
+out_api:
+	api_destroy(context.api);
+out_http:
+	http_global_cleanup();
+out_options:
+	sync_list_finish(&first);
+	id_list_finish(&accounts);
+	options_finish(&opts);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,297 @@
+/*
+ * options: command line, token file and environment (see options.h and
+ * SPEC "Command line" for the order in which they are looked for).
+ *
+ * The token is read from a file or the environment, never from argv, and
+ * a token file that group or others can read is refused: a world-readable
+ * API token is a leak waiting to happen.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "options.h"
+#include "sync.h"
+
+#define TOKEN_MAX 4096
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_RO,
+};
+
+#define OPT(t, p) { t, offsetof(struct options, p), 1 }
+
+static const struct fuse_opt option_spec[] = {
+	OPT("token_file=%s", token_file),
+	OPT("api_url=%s", api_url),
+	OPT("account=%s", account),
+	OPT("cafile=%s", cafile),
+	OPT("cache_ttl=%d", cache_ttl),
+	OPT("timeout=%d", timeout),
+	OPT("retries=%d", retries),
+	OPT("default_destination_type=%s", default_destination_type),
+	OPT("default_update_mode=%s", default_update_mode),
+	OPT("delete_destination", delete_destination),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_END
+};
+
+static int on_option(void *data, const char *arg, int key,
+		     struct fuse_args *outargs)
+{
+	struct options *opts = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!opts->mountpoint) {
+			opts->mountpoint = strdup(arg);
+			return 0;
+		}
+		fprintf(stderr, "catsyncfs: unexpected argument '%s'\n", arg);
+		return -1;
+	case KEY_HELP:
+		opts->show_help = true;
+		return 0;
+	case KEY_VERSION:
+		opts->show_version = true;
+		return 0;
+	case KEY_FOREGROUND:
+		opts->foreground = true;
+		return 0;
+	case KEY_DEBUG:
+		/* our -d logs API calls; FUSE's own debug dump stays off */
+		opts->debug = true;
+		opts->foreground = true;
+		return 0;
+	case KEY_RO:
+		opts->read_only = true;
+		return 1;	/* libfuse sees it too: the kernel refuses writes */
+	default:
+		return 1;
+	}
+}
+
+void options_print_help(const char *progname)
+{
+	printf("usage: %s [options] MOUNTPOINT\n"
+	       "       %s --help | --version\n\n"
+	       "Mounts Cloudflare Magic Cloud Networking catalog syncs as files.\n\n"
+	       "general options:\n"
+	       "    -h, --help             print this help and exit\n"
+	       "    -V, --version          print versions and exit\n"
+	       "    -f                     stay in the foreground, log to stderr\n"
+	       "    -d                     log every API call (implies -f)\n"
+	       "    -o opt,[opt...]        mount options\n\n"
+	       "catsyncfs options:\n"
+	       "    -o token_file=PATH     API token: first line of PATH (mode 0600)\n"
+	       "                           else $CLOUDFLARE_API_TOKEN, else\n"
+	       "                           $CLOUDFLARE_EMAIL + $CLOUDFLARE_API_KEY\n"
+	       "    -o account=ID[:ID...]  accounts to show (else $CLOUDFLARE_ACCOUNT_ID,\n"
+	       "                           else every account the token can list)\n"
+	       "    -o api_url=URL         API base (else $CLOUDFLARE_BASE_URL, else\n"
+	       "                           %s)\n"
+	       "    -o cafile=PATH         trust this CA bundle for TLS\n"
+	       "    -o cache_ttl=SECONDS   how long a listing is trusted (default 10)\n"
+	       "    -o timeout=SECONDS     one API attempt (default 30)\n"
+	       "    -o retries=N           retries of a failed call (default 2)\n"
+	       "    -o default_destination_type=NONE|ZERO_TRUST_LIST  for mkdir\n"
+	       "    -o default_update_mode=MANUAL|AUTO                for mkdir\n"
+	       "    -o delete_destination  rmdir also deletes the destination list\n"
+	       "    -o ro                  read-only: every write fails with EROFS\n\n"
+	       "FUSE options (see mount.fuse3(8)):\n"
+	       "    -o allow_other, -o uid=N, -o gid=N, -o umask=M, ...\n",
+	       progname, progname, CATSYNCFS_DEFAULT_API_URL);
+}
+
+int options_parse(struct fuse_args *args, struct options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->cache_ttl = 10;
+	opts->timeout = 30;
+	opts->retries = 2;
+	if (fuse_opt_parse(args, opts, option_spec, on_option) == -1)
+		return -1;
+	if (opts->show_help || opts->show_version)
+		return 0;
+	if (!opts->mountpoint) {
+		fprintf(stderr, "catsyncfs: no mountpoint given "
+				"(see catsyncfs --help)\n");
+		return -1;
+	}
+	if (opts->cache_ttl < 0 || opts->timeout <= 0 || opts->retries < 0 ||
+	    opts->retries > 10) {
+		fprintf(stderr, "catsyncfs: cache_ttl, timeout or retries "
+				"out of range\n");
+		return -1;
+	}
+	if (!opts->default_destination_type)
+		opts->default_destination_type = strdup("NONE");
+	if (!opts->default_update_mode)
+		opts->default_update_mode = strdup("MANUAL");
+	if (!sync_destination_type_valid(opts->default_destination_type)) {
+		fprintf(stderr, "catsyncfs: default_destination_type must be "
+				"NONE or ZERO_TRUST_LIST\n");
+		return -1;
+	}
+	if (!sync_update_mode_valid(opts->default_update_mode)) {
+		fprintf(stderr, "catsyncfs: default_update_mode must be "
+				"MANUAL or AUTO\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int read_token_file(struct options *opts)
+{
+	char buf[TOKEN_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd = open(opts->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "catsyncfs: cannot read token file '%s': %s\n",
+			opts->token_file, strerror(errno));
+		goto fail_close;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH)) {
+		fprintf(stderr, "catsyncfs: token file '%s' is readable by "
+				"group or others; chmod 600 it\n",
+			opts->token_file);
+		goto fail_close;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	fd = -1;
+	if (n < 0)
+		goto fail_wipe;
+	buf[n] = '\0';
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	if (!len) {
+		fprintf(stderr, "catsyncfs: token file '%s' is empty\n",
+			opts->token_file);
+		goto fail_wipe;
+	}
+	opts->token = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return opts->token ? 0 : -1;
+
+fail_close:
+	if (fd >= 0)
+		close(fd);
+fail_wipe:
+	explicit_bzero(buf, sizeof(buf));
+	return -1;
+}
+
+bool options_url_is_loopback(const char *url)
+{
+	const char *host = strstr(url, "://");
+	char name[256];
+	size_t len;
+
+	if (!host)
+		return false;
+	host += 3;
+	if (*host == '[') {
+		len = strcspn(host, "]");
+		return len == 4 && !strncmp(host + 1, "::1", 3);
+	}
+	len = strcspn(host, ":/?#");
+	if (len >= sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	return !strcasecmp(name, "localhost") || !strncmp(name, "127.", 4);
+}
+
+static int check_url(struct options *opts)
+{
+	const char *url = opts->base_url;
+
+	if (!strncasecmp(url, "https://", 8))
+		return 0;
+	if (!strncasecmp(url, "http://", 7)) {
+		if (options_url_is_loopback(url))
+			return 0;
+		fprintf(stderr, "catsyncfs: refusing plain http to '%s': the "
+				"token would travel in clear; use https\n",
+			url);
+		return -1;
+	}
+	fprintf(stderr, "catsyncfs: api_url '%s' is not an http(s) URL\n",
+		url);
+	return -1;
+}
+
+int options_resolve(struct options *opts)
+{
+	const char *env;
+
+	opts->base_url = opts->api_url;
+	if (!opts->base_url)
+		opts->base_url = getenv("CLOUDFLARE_BASE_URL");
+	if (!opts->base_url || !*opts->base_url)
+		opts->base_url = CATSYNCFS_DEFAULT_API_URL;
+	if (check_url(opts))
+		return -1;
+
+	if (opts->token_file)
+		return read_token_file(opts);
+	env = getenv("CLOUDFLARE_API_TOKEN");
+	if (env && *env) {
+		opts->token = strdup(env);
+		return opts->token ? 0 : -1;
+	}
+	if (getenv("CLOUDFLARE_EMAIL") && getenv("CLOUDFLARE_API_KEY")) {
+		opts->email = strdup(getenv("CLOUDFLARE_EMAIL"));
+		opts->key = strdup(getenv("CLOUDFLARE_API_KEY"));
+		return opts->email && opts->key ? 0 : -1;
+	}
+	fprintf(stderr, "catsyncfs: no API token: use -o token_file=PATH or "
+			"set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and "
+			"CLOUDFLARE_API_KEY)\n");
+	return -1;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void options_finish(struct options *opts)
+{
+	free(opts->mountpoint);
+	free(opts->token_file);
+	free(opts->api_url);
+	free(opts->account);
+	free(opts->cafile);
+	free(opts->default_destination_type);
+	free(opts->default_update_mode);
+	wipe_free(opts->token);
+	free(opts->email);
+	wipe_free(opts->key);
+	memset(opts, 0, sizeof(*opts));
+}

@@ -1,0 +1,460 @@
+/*
+ * tree: paths -> nodes, node -> content and stat (see tree.h).
+ *
+ * mtimes: field files, config.json and the sync folder take the sync's
+ * last_user_update_at; status.json the newest of its timestamps;
+ * last_error and refresh the time of what they show (the sync's
+ * last_user_update_at while empty); prebuilt policies the time this mount
+ * first saw their content; an account folder the newest sync it holds.
+ * So an unchanged account stats the same across reads and remounts, and
+ * rsync finds nothing to send.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "namecodec.h"
+#include "tree.h"
+
+#define INO_SHIFT 5	/* 32 slots per serial: dir + files */
+
+static const char *const field_names[FIELD_COUNT] = {
+	[FIELD_NAME] = "name",
+	[FIELD_DESCRIPTION] = "description",
+	[FIELD_POLICY] = "policy",
+	[FIELD_UPDATE_MODE] = "update_mode",
+	[FIELD_CONFIG] = "config.json",
+	[FIELD_ID] = "id",
+	[FIELD_DESTINATION_TYPE] = "destination_type",
+	[FIELD_DESTINATION_ID] = "destination_id",
+	[FIELD_STATUS] = "status.json",
+	[FIELD_LAST_ERROR] = "last_error",
+	[FIELD_REFRESH] = "refresh",
+};
+
+static const char *const policy_file_names[POLICY_FILE_COUNT] = {
+	[POLICY_FILE_POLICY] = "policy",
+	[POLICY_FILE_DESCRIPTION] = "description",
+	[POLICY_FILE_DESTINATIONS] = "applicable_destinations",
+};
+
+const char *tree_field_name(enum field f)
+{
+	return f < FIELD_COUNT ? field_names[f] : NULL;
+}
+
+int tree_field_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < FIELD_COUNT; i++)
+		if (!strcmp(field_names[i], name))
+			return i;
+	return -1;
+}
+
+const char *tree_policy_file_name(enum policy_file f)
+{
+	return f < POLICY_FILE_COUNT ? policy_file_names[f] : NULL;
+}
+
+bool tree_field_writable(enum field f)
+{
+	return f == FIELD_NAME || f == FIELD_DESCRIPTION ||
+	       f == FIELD_POLICY || f == FIELD_UPDATE_MODE ||
+	       f == FIELD_CONFIG || f == FIELD_REFRESH;
+}
+
+const char *tree_field_value(const struct sync *s, enum field f)
+{
+	switch (f) {
+	case FIELD_NAME:
+		return s->name;
+	case FIELD_DESCRIPTION:
+		return s->description;
+	case FIELD_POLICY:
+		return s->policy;
+	case FIELD_UPDATE_MODE:
+		return s->update_mode;
+	case FIELD_ID:
+		return s->id;
+	case FIELD_DESTINATION_TYPE:
+		return s->destination_type;
+	case FIELD_DESTINATION_ID:
+		return s->destination_id;
+	default:
+		return NULL;
+	}
+}
+
+/* Splits "/a/b/c" into at most max components (pointers into buf). */
+static int split(const char *path, char *buf, size_t buflen, char **parts,
+		 int max)
+{
+	int n = 0;
+	char *p, *slash;
+
+	if (strlen(path) >= buflen)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, strlen(path) + 1);
+	for (p = buf; *p == '/'; p++)
+		;
+	while (*p) {
+		if (n == max)
+			return -ENOENT;
+		parts[n++] = p;
+		slash = strchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		for (p = slash + 1; *p == '/'; p++)
+			;
+	}
+	return n;
+}
+
+static struct scratch *find_scratch(struct account *a, const char *sync_id,
+				    const char *name)
+{
+	struct sync_state *st = strmap_get(&a->states, sync_id);
+	struct scratch *s;
+
+	for (s = st ? st->scratch : NULL; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+/* The components below the account: locks and fills out. */
+static int resolve_in_account(struct cache *c, struct account *a,
+			      char **parts, int n, const char *path,
+			      struct node *out)
+{
+	int ret, f;
+
+	if (!strcmp(parts[1], "last_error") && n == 2) {
+		account_lock(a);
+		out->kind = NODE_ACCOUNT_ERROR;
+		return 0;
+	}
+	if (!strcmp(parts[1], "policies")) {
+		if (n == 2) {
+			account_lock(a);
+			out->kind = NODE_POLICIES;
+			return 0;
+		}
+		ret = cache_lock_policies(c, a);
+		if (ret)
+			return ret;
+		out->prebuilt = account_prebuilt(a, parts[2]);
+		if (!out->prebuilt)
+			goto out_noent;
+		out->kind = NODE_POLICY;
+		if (n == 3)
+			return 0;
+		for (f = 0; f < POLICY_FILE_COUNT; f++)
+			if (!strcmp(parts[3], policy_file_names[f]))
+				break;
+		if (n > 4 || f == POLICY_FILE_COUNT)
+			goto out_noent;
+		out->kind = NODE_POLICY_FILE;
+		out->policy_file = f;
+		return 0;
+	}
+	if (namecodec_is_reserved(parts[1]))
+		return -ENOENT;
+	ret = cache_lock_listing(c, a);
+	if (ret)
+		return ret;
+	out->entry = account_by_folder(a, parts[1]);
+	if (!out->entry)
+		goto out_noent;
+	out->kind = NODE_SYNC;
+	if (n == 2)
+		return 0;
+	if (n > 3)
+		goto out_noent;
+	f = tree_field_by_name(parts[2]);
+	if (f >= 0) {
+		out->kind = NODE_FIELD;
+		out->field = f;
+		return 0;
+	}
+	out->kind = NODE_SCRATCH;
+	out->scratch = find_scratch(a, out->entry->sync->id, parts[2]);
+	return 0;
+
+out_noent:
+	account_unlock(a);
+	return -ENOENT;
+}
+
+int tree_resolve(struct cache *c, const char *path, struct node *out)
+{
+	char buf[4096];
+	char *parts[4];
+	int n = split(path, buf, sizeof(buf), parts, 4);
+
+	memset(out, 0, sizeof(*out));
+	if (n < 0)
+		return n;
+	out->leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (n == 0) {
+		out->kind = NODE_ROOT;
+		return 0;
+	}
+	out->account = cache_account(c, parts[0]);
+	if (!out->account)
+		return -ENOENT;
+	out->kind = NODE_ACCOUNT;
+	if (n == 1)
+		return 0;
+	return resolve_in_account(c, out->account, parts, n, path, out);
+}
+
+int tree_resolve_parent(struct cache *c, const char *path, struct node *out,
+			const char **leaf)
+{
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	size_t len;
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	len = (size_t)(slash - path);
+	if (len >= sizeof(parent))
+		return -ENAMETOOLONG;
+	memcpy(parent, path, len);
+	parent[len] = '\0';
+	*leaf = slash + 1;
+	return tree_resolve(c, len ? parent : "/", out);
+}
+
+void tree_release(struct node *n)
+{
+	if (n->account && n->kind != NODE_ACCOUNT && n->kind != NODE_ROOT)
+		account_unlock(n->account);
+	n->account = NULL;
+}
+
+/* Where a node's bytes are, without copying; *newline: add one \n. */
+static int content_ref(const struct node *n, const char **p, size_t *len,
+		       bool *newline)
+{
+	const struct sync_state *st;
+	const struct policy *pol;
+
+	*newline = false;
+	*p = "";
+	switch (n->kind) {
+	case NODE_ACCOUNT_ERROR:
+		if (n->account->last_error)
+			*p = n->account->last_error;
+		break;
+	case NODE_POLICY_FILE:
+		pol = &n->prebuilt->policy;
+		*newline = n->policy_file != POLICY_FILE_DESTINATIONS;
+		*p = n->policy_file == POLICY_FILE_POLICY ? pol->policy :
+		     n->policy_file == POLICY_FILE_DESCRIPTION ?
+		     pol->description : pol->applicable_destinations;
+		break;
+	case NODE_SCRATCH:
+		if (!n->scratch)
+			return -ENOENT;
+		*p = n->scratch->data ? n->scratch->data : "";
+		*len = n->scratch->len;
+		return 0;
+	case NODE_FIELD:
+		st = strmap_get(&n->account->states, n->entry->sync->id);
+		switch (n->field) {
+		case FIELD_CONFIG:
+			*p = entry_config_json(n->entry);
+			break;
+		case FIELD_STATUS:
+			*p = entry_status_json(n->entry);
+			break;
+		case FIELD_LAST_ERROR:
+			if (st && st->last_error)
+				*p = st->last_error;
+			break;
+		case FIELD_REFRESH:
+			if (st && st->refresh_result)
+				*p = st->refresh_result;
+			break;
+		default:
+			*p = tree_field_value(n->entry->sync, n->field);
+			*newline = true;
+			break;
+		}
+		if (!*p)
+			return -ENOMEM;
+		break;
+	default:
+		return -EISDIR;
+	}
+	*len = strlen(*p);
+	return 0;
+}
+
+int tree_content(const struct node *n, char **data, size_t *len)
+{
+	const char *p;
+	bool newline;
+	int ret = content_ref(n, &p, len, &newline);
+
+	if (ret)
+		return ret;
+	*data = malloc(*len + 2);
+	if (!*data)
+		return -ENOMEM;
+	memcpy(*data, p, *len);
+	if (newline)
+		(*data)[(*len)++] = '\n';
+	(*data)[*len] = '\0';
+	return 0;
+}
+
+static void newest_of(struct timespec *best, const char *text)
+{
+	struct timespec t;
+
+	if (!text || sync_parse_time(text, &t))
+		return;
+	if (t.tv_sec > best->tv_sec ||
+	    (t.tv_sec == best->tv_sec && t.tv_nsec > best->tv_nsec))
+		*best = t;
+}
+
+static struct timespec user_time(const struct sync *s)
+{
+	struct timespec t = { 0 };
+
+	newest_of(&t, s->last_user_update_at);
+	return t;
+}
+
+static struct timespec node_mtime(struct cache *c, const struct node *n)
+{
+	const struct sync_state *st;
+	struct timespec t = c->started;
+	size_t i;
+
+	switch (n->kind) {
+	case NODE_ACCOUNT:
+		/* the account is not locked here: a racy read of a timespec
+		 * at worst shows the previous listing's time */
+		if (n->account->newest.tv_sec)
+			t = n->account->newest;
+		break;
+	case NODE_ACCOUNT_ERROR:
+		if (n->account->last_error)
+			t = n->account->error_time;
+		break;
+	case NODE_POLICIES:
+		if (n->account->nprebuilt)
+			t = (struct timespec){ 0 };
+		for (i = 0; i < n->account->nprebuilt; i++)
+			if (n->account->prebuilt[i].seen.tv_sec > t.tv_sec)
+				t = n->account->prebuilt[i].seen;
+		break;
+	case NODE_POLICY:
+	case NODE_POLICY_FILE:
+		t = n->prebuilt->seen;
+		break;
+	case NODE_SCRATCH:
+		t = n->scratch->mtime;
+		break;
+	case NODE_SYNC:
+		t = user_time(n->entry->sync);
+		break;
+	case NODE_FIELD:
+		t = user_time(n->entry->sync);
+		st = strmap_get(&n->account->states, n->entry->sync->id);
+		if (n->field == FIELD_STATUS) {
+			newest_of(&t, n->entry->sync->last_attempted_update_at);
+			newest_of(&t,
+				  n->entry->sync->last_successful_update_at);
+			newest_of(&t,
+				  n->entry->sync->includes_discoveries_until);
+		} else if (n->field == FIELD_LAST_ERROR && st &&
+			   st->last_error) {
+			t = st->error_time;
+		} else if (n->field == FIELD_REFRESH && st &&
+			   st->refresh_result) {
+			t = st->refresh_time;
+		}
+		break;
+	default:
+		break;
+	}
+	return t;
+}
+
+static uint64_t node_ino(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_ROOT:
+		return 1;
+	case NODE_ACCOUNT:
+		return n->account->serial << INO_SHIFT;
+	case NODE_ACCOUNT_ERROR:
+		return (n->account->serial << INO_SHIFT) + 1;
+	case NODE_POLICIES:
+		return (n->account->serial << INO_SHIFT) + 2;
+	case NODE_POLICY:
+		return n->prebuilt->serial << INO_SHIFT;
+	case NODE_POLICY_FILE:
+		return (n->prebuilt->serial << INO_SHIFT) + 1 + n->policy_file;
+	case NODE_SYNC:
+		return n->entry->serial << INO_SHIFT;
+	case NODE_FIELD:
+		return (n->entry->serial << INO_SHIFT) + 1 + n->field;
+	case NODE_SCRATCH:
+		return n->scratch->serial << INO_SHIFT;
+	}
+	return 0;
+}
+
+void tree_stat(struct cache *c, const struct node *n, struct stat *st)
+{
+	const char *p;
+	size_t len = 0;
+	bool newline;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = node_ino(n);
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtim = node_mtime(c, n);
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+	switch (n->kind) {
+	case NODE_ROOT:
+	case NODE_POLICIES:
+	case NODE_POLICY:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return;
+	case NODE_ACCOUNT:
+	case NODE_SYNC:
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		return;
+	case NODE_SCRATCH:
+		st->st_mode = S_IFREG | (n->scratch->mode & 07777);
+		break;
+	case NODE_FIELD:
+		st->st_mode = S_IFREG |
+			      (tree_field_writable(n->field) ? 0644 : 0444);
+		break;
+	default:
+		st->st_mode = S_IFREG | 0444;
+		break;
+	}
+	st->st_nlink = 1;
+	if (!content_ref(n, &p, &len, &newline))
+		st->st_size = (off_t)(len + (newline ? 1 : 0));
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+}
