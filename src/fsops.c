@@ -4,7 +4,8 @@
  * Reads: open() takes a snapshot of the file's bytes into the open file,
  * so every read of one open sees one consistent version even when the
  * listing is refreshed meanwhile; stat sizes come from the same rendering,
- * so a read returns exactly st_size bytes.
+ * so a read returns exactly st_size bytes.  Files are opened direct_io:
+ * they are small, and the kernel's cached size must never cut a read.
  *
  * Directory listings are served with READDIRPLUS attributes, so `ls -l`
  * and `find` cost no LOOKUP per entry.  The kernel's caches are kept at
@@ -231,7 +232,12 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 		goto out_release;
 	}
 	fi->fh = (uintptr_t)of;
-	fi->keep_cache = 0;
+	/*
+	 * direct_io: reads come here rather than from the page cache, and
+	 * are not cut at a size the kernel cached a second ago, so a file
+	 * whose content just changed never reads truncated or stale.
+	 */
+	fi->direct_io = 1;
 
 out_release:
 	tree_release(&n);

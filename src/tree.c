@@ -5,7 +5,8 @@
  * last_user_update_at; status.json the newest of its timestamps;
  * last_error and refresh the time of what they show (the sync's
  * last_user_update_at while empty); prebuilt policies the time this mount
- * first saw their content; an account folder the newest sync it holds.
+ * first saw their content, and policies/ itself the mount's start; an
+ * account folder the newest sync it holds.
  * So an unchanged account stats the same across reads and remounts, and
  * rsync finds nothing to send.
  */
@@ -338,7 +339,6 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 {
 	const struct sync_state *st;
 	struct timespec t = c->started;
-	size_t i;
 
 	switch (n->kind) {
 	case NODE_ACCOUNT:
@@ -352,11 +352,7 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 			t = n->account->error_time;
 		break;
 	case NODE_POLICIES:
-		if (n->account->nprebuilt)
-			t = (struct timespec){ 0 };
-		for (i = 0; i < n->account->nprebuilt; i++)
-			if (n->account->prebuilt[i].seen.tv_sec > t.tv_sec)
-				t = n->account->prebuilt[i].seen;
+		/* the mount's start: stable whether or not they were fetched */
 		break;
 	case NODE_POLICY:
 	case NODE_POLICY_FILE:
