@@ -36,6 +36,7 @@ void fault_hit_finish(struct fault_hit *hit)
 	free(hit->retry_after_ms);
 	free(hit->should_retry);
 	free(hit->body);
+	cJSON_Delete(hit->headers);
 	memset(hit, 0, sizeof(*hit));
 }
 
@@ -84,6 +85,30 @@ static int opt_header(const cJSON *spec, const char *key, char **out,
 		return -EINVAL;
 	}
 	return *out ? 0 : -ENOMEM;
+}
+
+/* "headers": {"Name": "value", ...}, sent verbatim with the answer. */
+static int opt_headers(const cJSON *spec, cJSON **out, char *err,
+		       size_t errlen)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(spec, "headers");
+	const cJSON *item;
+
+	if (!obj)
+		return 0;
+	if (!cJSON_IsObject(obj) || cJSON_GetArraySize(obj) > 8)
+		goto bad;
+	cJSON_ArrayForEach(item, obj)
+		if (!cJSON_IsString(item) || !item->string[0] ||
+		    strpbrk(item->string, ":\r\n") ||
+		    strpbrk(item->valuestring, "\r\n"))
+			goto bad;
+	*out = cJSON_Duplicate(obj, 1);
+	return *out ? 0 : -ENOMEM;
+bad:
+	snprintf(err, errlen, "\"headers\" must map up to 8 names to "
+		 "one-line strings");
+	return -EINVAL;
 }
 
 static int opt_number(const cJSON *spec, const char *key, double min,
@@ -177,6 +202,8 @@ int fault_list_add(struct fault_list *list, const cJSON *spec, char *err,
 				err, errlen);
 	if (!rc && body && !(f->hit.body = strdup(body)))
 		rc = -ENOMEM;
+	if (!rc)
+		rc = opt_headers(spec, &f->hit.headers, err, errlen);
 	if (!rc && count == 0) {
 		snprintf(err, errlen, "\"count\" must be positive or -1");
 		rc = -EINVAL;
@@ -189,7 +216,7 @@ int fault_list_add(struct fault_list *list, const cJSON *spec, char *err,
 	}
 	f->count = (long)count;
 	f->hit.status = (int)status;
-	f->hit.seconds = (long)seconds;
+	f->hit.seconds = seconds;
 	f->hit.bytes = (uint64_t)bytes;
 	if (list->tail)
 		list->tail->next = f;
@@ -231,7 +258,9 @@ static int dup_hit(const struct fault_hit *src, struct fault_hit *dst)
 	dst->retry_after_ms = xstrdup_or_null(src->retry_after_ms);
 	dst->should_retry = xstrdup_or_null(src->should_retry);
 	dst->body = xstrdup_or_null(src->body);
-	if ((src->retry_after && !dst->retry_after) ||
+	dst->headers = src->headers ? cJSON_Duplicate(src->headers, 1) : NULL;
+	if ((src->headers && !dst->headers) ||
+	    (src->retry_after && !dst->retry_after) ||
 	    (src->retry_after_ms && !dst->retry_after_ms) ||
 	    (src->should_retry && !dst->should_retry) ||
 	    (src->body && !dst->body)) {

@@ -24,9 +24,10 @@ struct fault_hit {
 	char *retry_after;	/* header values, or NULL */
 	char *retry_after_ms;
 	char *should_retry;
-	long seconds;
+	double seconds;		/* hang */
 	uint64_t bytes;
 	char *body;
+	cJSON *headers;		/* extra {"Name": "value"} headers, or NULL */
 };
 
 struct fault {

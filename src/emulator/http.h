@@ -42,10 +42,10 @@ enum answer_kind {
 	ANSWER_HUGE,	/* stream huge_bytes of unterminated JSON */
 };
 
-#define ANSWER_MAX_HEADERS 8
+#define ANSWER_MAX_HEADERS 16
 
 struct answer_header {
-	const char *name;	/* static string */
+	char *name;		/* owned */
 	char *value;		/* owned */
 };
 

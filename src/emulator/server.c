@@ -119,22 +119,28 @@ void answer_finish(struct answer *ans)
 	if (!ans)
 		return;
 	free(ans->body);
-	for (size_t i = 0; i < ans->n_headers; i++)
+	for (size_t i = 0; i < ans->n_headers; i++) {
+		free(ans->headers[i].name);
 		free(ans->headers[i].value);
+	}
 	answer_init(ans);
 }
 
 void answer_header(struct answer *ans, const char *name, const char *value)
 {
-	char *copy;
+	struct answer_header *h;
 
 	if (ans->n_headers == ANSWER_MAX_HEADERS)
 		return;
-	copy = strdup(value);
-	if (!copy)
+	h = &ans->headers[ans->n_headers];
+	h->name = strdup(name);
+	h->value = strdup(value);
+	if (!h->name || !h->value) {
+		free(h->name);
+		free(h->value);
 		return;
-	ans->headers[ans->n_headers].name = name;
-	ans->headers[ans->n_headers++].value = copy;
+	}
+	ans->n_headers++;
 }
 
 void answer_raw(struct answer *ans, int status, const char *body,
@@ -326,6 +332,7 @@ static bool apply_fault(struct emu *emu, struct fault_hit *hit,
 			struct answer *ans)
 {
 	struct api_error err;
+	const cJSON *extra;
 
 	if (hit->retry_after)
 		answer_header(ans, "Retry-After", hit->retry_after);
@@ -333,9 +340,11 @@ static bool apply_fault(struct emu *emu, struct fault_hit *hit,
 		answer_header(ans, "retry-after-ms", hit->retry_after_ms);
 	if (hit->should_retry)
 		answer_header(ans, "x-should-retry", hit->should_retry);
+	cJSON_ArrayForEach(extra, hit->headers)
+		answer_header(ans, extra->string, extra->valuestring);
 	switch (hit->action) {
 	case FAULT_HANG:
-		emu_sleep(emu, hit->seconds * 1000);
+		emu_sleep(emu, (long)(hit->seconds * 1000));
 		if (!hit->status)
 			return false;
 		/* fall through */
