@@ -171,39 +171,38 @@ static int add_str(cJSON *obj, const char *key, const char *value)
 
 static int demo_add_sync(struct account *acct, const struct demo_sync *d)
 {
+	const char *healthy_run = d->error_json ? NULL : d->last_run;
+	const struct {
+		const char *key;
+		const char *value;	/* NULL: leave the field out */
+	} fields[] = {
+		{ "id", d->id }, { "name", d->name },
+		{ "description", d->description }, { "policy", d->policy },
+		{ "destination_type", d->destination_type },
+		{ "destination_id", d->destination_id },
+		{ "update_mode", d->update_mode },
+		{ "last_user_update_at", d->user_update },
+		{ "last_attempted_update_at", d->last_run },
+		{ "last_successful_update_at", healthy_run },
+		{ "includes_discoveries_until", healthy_run },
+	};
 	cJSON *sync = cJSON_CreateObject();
 	cJSON *errors;
-	int rc = 0;
 
 	if (!sync || !cJSON_AddItemToArray(acct->syncs, sync)) {
 		cJSON_Delete(sync);
 		return -ENOMEM;
 	}
-	rc |= add_str(sync, "id", d->id);
-	rc |= add_str(sync, "name", d->name);
-	rc |= add_str(sync, "description", d->description);
-	rc |= add_str(sync, "policy", d->policy);
-	rc |= add_str(sync, "destination_type", d->destination_type);
-	rc |= add_str(sync, "destination_id", d->destination_id);
-	rc |= add_str(sync, "update_mode", d->update_mode);
-	rc |= add_str(sync, "last_user_update_at", d->user_update);
-	if (d->last_run) {
-		rc |= add_str(sync, "last_attempted_update_at", d->last_run);
-		if (!d->error_json) {
-			rc |= add_str(sync, "last_successful_update_at",
-				      d->last_run);
-			rc |= add_str(sync, "includes_discoveries_until",
-				      d->last_run);
-		}
-	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].value && add_str(sync, fields[i].key,
+					       fields[i].value))
+			return -ENOMEM;
 	errors = d->error_json ? cJSON_Parse(d->error_json)
 			       : cJSON_CreateObject();
 	if (!errors || !cJSON_AddItemToObject(sync, "errors", errors)) {
 		cJSON_Delete(errors);
 		return -ENOMEM;
 	}
-	if (rc)
-		return -ENOMEM;
 	return sync_complete(sync);
 }
 

@@ -158,26 +158,28 @@ static int add_default(cJSON *sync, const char *key, const char *value)
 int sync_complete(cJSON *sync)
 {
 	char id[UUID_LEN], dest[UUID_LEN], now[TS_LEN], name[32];
+	const struct {
+		const char *key;
+		const char *value;
+	} defaults[] = {
+		{ "name", name }, { "description", "" }, { "policy", "" },
+		{ "destination_type", "NONE" }, { "destination_id", dest },
+		{ "update_mode", "MANUAL" }, { "last_user_update_at", now },
+	};
 	const char *sid;
-	int rc = 0;
 
 	uuid_random(id);
 	uuid_random(dest);
 	ts_now(now);
-	rc |= add_default(sync, "id", id);
+	if (add_default(sync, "id", id))
+		return -ENOMEM;
 	sid = json_string(sync, "id");
 	snprintf(name, sizeof(name), "sync-%.8s", sid ? sid : id);
-	rc |= add_default(sync, "name", name);
-	rc |= add_default(sync, "description", "");
-	rc |= add_default(sync, "policy", "");
-	rc |= add_default(sync, "destination_type", "NONE");
-	rc |= add_default(sync, "destination_id", dest);
-	rc |= add_default(sync, "update_mode", "MANUAL");
-	rc |= add_default(sync, "last_user_update_at", now);
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (add_default(sync, defaults[i].key, defaults[i].value))
+			return -ENOMEM;
 	if (!cJSON_GetObjectItemCaseSensitive(sync, "errors") &&
 	    !cJSON_AddObjectToObject(sync, "errors"))
-		rc = -ENOMEM;
-	if (rc)
 		return -ENOMEM;
 
 	/* Move the known keys to the front, in order; extras stay behind. */
