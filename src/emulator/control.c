@@ -183,7 +183,8 @@ static void do_reset(struct emu *emu, const cJSON *body, struct answer *ans)
 	if (!cJSON_IsObject(body) || (syncs && !cJSON_IsNumber(syncs)) ||
 	    n < 0 || n > 1000000) {
 		control_error(ans, 400, "want a seed document or "
-			      "{\"seed\": \"demo\"|\"empty\"|PATH, \"syncs\": N}");
+			      "{\"seed\": \"demo\"|\"empty\"|PATH, "
+			      "\"syncs\": N}");
 		return;
 	}
 	if (seed) {

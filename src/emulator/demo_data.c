@@ -193,7 +193,7 @@ static int demo_add_sync(struct account *acct, const struct demo_sync *d)
 		cJSON_Delete(sync);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		if (fields[i].value && add_str(sync, fields[i].key,
 					       fields[i].value))
 			return -ENOMEM;
@@ -214,7 +214,7 @@ int demo_load_prebuilt(struct store *st)
 		return -ENOMEM;
 	cJSON_Delete(st->prebuilt);
 	st->prebuilt = arr;
-	for (size_t i = 0; i < sizeof(prebuilt) / sizeof(prebuilt[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(prebuilt); i++) {
 		const struct demo_prebuilt *p = &prebuilt[i];
 		cJSON *obj = cJSON_CreateObject();
 		cJSON *dest;
@@ -253,13 +253,13 @@ int demo_load(struct store *st)
 	if (rc < 0)
 		return rc;
 	acct = store_find_account(st, DEMO_ACCOUNT_1);
-	for (size_t i = 0; i < sizeof(account1_syncs) / sizeof(account1_syncs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(account1_syncs); i++) {
 		rc = demo_add_sync(acct, &account1_syncs[i]);
 		if (rc < 0)
 			return rc;
 	}
 	acct = store_find_account(st, DEMO_ACCOUNT_2);
-	for (size_t i = 0; i < sizeof(account2_syncs) / sizeof(account2_syncs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(account2_syncs); i++) {
 		rc = demo_add_sync(acct, &account2_syncs[i]);
 		if (rc < 0)
 			return rc;
@@ -291,7 +291,7 @@ static int gen_policy(struct strbuf *sb, struct rng *rng, long index,
 		      size_t size)
 {
 	const char *type = gen_types[index % 4];
-	size_t nlines = sizeof(gen_lines) / sizeof(gen_lines[0]);
+	size_t nlines = ARRAY_SIZE(gen_lines);
 	int rc;
 
 	rc = strbuf_addf(sb, "package cloudflare.catalog_sync\n\n"

@@ -240,6 +240,11 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before the server runs: from then on emu is under its lock. */
+	fprintf(stderr, "catsyncfs-emulator: %zu accounts, token '%s', "
+		"latency %ld ms, rate limit %s\n", emu.store.n_accounts,
+		emu.cfg.token, emu.cfg.latency_ms,
+		emu.cfg.rate_limit ? "on" : "off");
 	srv = server_create(&emu, opt.listen, (uint16_t)opt.port, &bound);
 	if (!srv) {
 		rc = -EADDRNOTAVAIL;
@@ -252,10 +257,6 @@ int main(int argc, char **argv)
 		printf("http://%s:%u/client/v4\n", opt.listen,
 		       (unsigned int)bound);
 	fflush(stdout);
-	fprintf(stderr, "catsyncfs-emulator: %zu accounts, token '%s', "
-		"latency %ld ms, rate limit %s\n", emu.store.n_accounts,
-		emu.cfg.token, emu.cfg.latency_ms,
-		emu.cfg.rate_limit ? "on" : "off");
 
 	while (sigwait(&sigs, &sig) != 0)
 		;

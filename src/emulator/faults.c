@@ -135,7 +135,7 @@ static int parse_action(const cJSON *spec, enum fault_action *out, char *err,
 
 	if (!action)
 		action = "status";
-	for (size_t i = 0; i < sizeof(action_names) / sizeof(action_names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(action_names); i++) {
 		if (strcmp(action, action_names[i]) == 0) {
 			*out = (enum fault_action)i;
 			return 0;

@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 
 enum fault_action {
-	FAULT_STATUS,		/* an error envelope with the given status */
-	FAULT_HANG,		/* wait, then answer normally or with status */
+	FAULT_STATUS,		/* an error envelope with the status */
+	FAULT_HANG,		/* wait, then answer normally or status */
 	FAULT_RESET,		/* start a 200 and drop the connection */
 	FAULT_MALFORMED,	/* a 200 with truncated JSON */
 	FAULT_HUGE,		/* a 200 of N bytes of unterminated JSON */
@@ -27,7 +27,7 @@ struct fault_hit {
 	double seconds;		/* hang */
 	uint64_t bytes;
 	char *body;
-	cJSON *headers;		/* extra {"Name": "value"} headers, or NULL */
+	cJSON *headers;		/* extra {"Name": "value"}, or NULL */
 };
 
 struct fault {

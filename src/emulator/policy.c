@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "policy.h"
+#include "util.h"
 
 /* Deeper nesting than this is refused rather than tracked. */
 #define POLICY_MAX_DEPTH 256
@@ -52,7 +53,8 @@ int policy_check(const char *policy, char *msg, size_t msglen)
 				p++;
 		} else if (c == '(' || c == '[' || c == '{') {
 			if (depth == POLICY_MAX_DEPTH) {
-				snprintf(msg, msglen, "policy does not compile: "
+				snprintf(msg, msglen,
+					 "policy does not compile: "
 					 "nesting deeper than %d at line %ld",
 					 POLICY_MAX_DEPTH, line);
 				return -EINVAL;
@@ -61,8 +63,10 @@ int policy_check(const char *policy, char *msg, size_t msglen)
 			lines[depth++] = line;
 		} else if (c == ')' || c == ']' || c == '}') {
 			if (depth == 0 || closer_of(stack[depth - 1]) != c) {
-				snprintf(msg, msglen, "policy does not compile: "
-					 "unbalanced '%c' at line %ld", c, line);
+				snprintf(msg, msglen,
+					 "policy does not compile: "
+					 "unbalanced '%c' at line %ld",
+					 c, line);
 				return -EINVAL;
 			}
 			depth--;
@@ -105,7 +109,7 @@ char *policy_run(const char *sync_id, const char *destination_type,
 		 const char *policy)
 {
 	cJSON *doc = cJSON_CreateObject();
-	cJSON *types = NULL;
+	cJSON *types = NULL, *item;
 	uint32_t hash = 2166136261u;
 	int n_types = 0;
 	char *out = NULL;
@@ -119,12 +123,14 @@ char *policy_run(const char *sync_id, const char *destination_type,
 				     destination_type) ||
 	    !(types = cJSON_AddArrayToObject(doc, "resource_types")))
 		goto out;
-	for (size_t i = 0; i < sizeof(resource_types) / sizeof(resource_types[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(resource_types); i++) {
 		if (!has_word(policy, resource_types[i]))
 			continue;
-		if (!cJSON_AddItemToArray(types,
-					  cJSON_CreateString(resource_types[i])))
+		item = cJSON_CreateString(resource_types[i]);
+		if (!item || !cJSON_AddItemToArray(types, item)) {
+			cJSON_Delete(item);
 			goto out;
+		}
 		n_types++;
 	}
 	if (!cJSON_AddNumberToObject(doc, "matched_resources",

@@ -401,7 +401,7 @@ static int do_create(struct account *acct, struct request *req,
 	sync = cJSON_CreateObject();
 	if (!sync || sync_set_string(sync, "id", id))
 		goto out;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		const char *v = json_string(body, keys[i]);
 
 		if (sync_set_string(sync, keys[i], v ? v : ""))
@@ -666,7 +666,8 @@ static int check_body_allowed(struct route *r, struct request *req,
 	if (!takes_body(r->id, req->method)) {
 		api_error_set(err, 400, CODE_BODY_NOT_ALLOWED,
 			      "%s %s takes no request body", req->method,
-			      r->id == ROUTE_REFRESH ? "refresh" : "on this route");
+			      r->id == ROUTE_REFRESH ? "refresh"
+						     : "on this route");
 		return -EINVAL;
 	}
 	if (!is_json_type(request_header(req, "Content-Type"))) {

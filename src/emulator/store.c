@@ -175,7 +175,7 @@ int sync_complete(cJSON *sync)
 		return -ENOMEM;
 	sid = json_string(sync, "id");
 	snprintf(name, sizeof(name), "sync-%.8s", sid ? sid : id);
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 		if (add_default(sync, defaults[i].key, defaults[i].value))
 			return -ENOMEM;
 	if (!cJSON_GetObjectItemCaseSensitive(sync, "errors") &&
@@ -183,7 +183,7 @@ int sync_complete(cJSON *sync)
 		return -ENOMEM;
 
 	/* Move the known keys to the front, in order; extras stay behind. */
-	for (size_t i = sizeof(sync_keys) / sizeof(sync_keys[0]); i-- > 0;) {
+	for (size_t i = ARRAY_SIZE(sync_keys); i-- > 0;) {
 		cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(
 			sync, sync_keys[i]);
 
@@ -287,8 +287,8 @@ static int load_account(struct store *st, const cJSON *obj, size_t index,
 		cJSON *sync;
 
 		if (!cJSON_IsObject(raw)) {
-			snprintf(err, errlen, "accounts[%zu].syncs: not objects",
-				 index);
+			snprintf(err, errlen,
+				 "accounts[%zu].syncs: not objects", index);
 			return -EINVAL;
 		}
 		sync = cJSON_Duplicate(raw, 1);

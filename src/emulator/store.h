@@ -11,7 +11,7 @@
 #include "util.h"
 
 struct account {
-	char *id;		/* as given; the API only routes to valid ones */
+	char *id;		/* as given; API routes need 32 hex */
 	char *name;
 	bool forbidden;		/* catalog-sync routes answer 403 */
 	char created_on[TS_LEN];

@@ -94,7 +94,8 @@ void uuid_random(char out[UUID_LEN])
 			/* No kernel randomness: ids only need to be unique. */
 			struct rng fallback;
 
-			rng_seed(&fallback, (uint64_t)mono_ms() ^ (uintptr_t)out);
+			rng_seed(&fallback,
+				 (uint64_t)mono_ms() ^ (uintptr_t)out);
 			uuid_from_rng(&fallback, out);
 			return;
 		}
@@ -136,9 +137,13 @@ bool is_uuid(const char *s)
 
 bool is_account_id(const char *s)
 {
-	for (int i = 0; i < 32; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+	for (int i = 0; i < 32; i++) {
+		bool digit = s[i] >= '0' && s[i] <= '9';
+		bool lower = s[i] >= 'a' && s[i] <= 'f';
+
+		if (!digit && !lower)
 			return false;
+	}
 	return s[32] == '\0';
 }
 

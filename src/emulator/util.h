@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /* "2026-11-29T08:12:01.123456Z" plus the terminating NUL. */
 #define TS_LEN 28
 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" plus the terminating NUL. */
