@@ -52,6 +52,12 @@ struct sync_state {
 	char *refresh_result;	/* text shown by refresh, or NULL */
 	struct timespec refresh_time;
 	struct scratch *scratch;
+	/*
+	 * The value of each writable field (name, description, policy,
+	 * update_mode) that this mount last showed a reader, for the
+	 * lost-update check; NULL when none was read yet.
+	 */
+	char *shown[4];
 };
 
 struct prebuilt_entry {
@@ -64,6 +70,7 @@ struct prebuilt_entry {
 struct freshness {
 	bool have;		/* data was fetched at least once */
 	bool fetching;		/* a request is under way */
+	bool expired;		/* made stale by a write (refresh) */
 	struct timespec at;	/* when the data (or a denial) came */
 	unsigned int drop_generation;
 	unsigned long seq;	/* bumped at the end of every fetch */
@@ -150,6 +157,9 @@ void account_clear_error(struct account *a, const char *sync_id);
  */
 int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	__attribute__((warn_unused_result));
+/* Locked; the next use of the listing fetches it again. */
+void account_expire_listing(struct account *a);
+
 /* Locked; forgets a deleted sync. */
 void account_remove_sync(struct account *a, const char *id);
 

@@ -69,6 +69,7 @@ struct node {
 	enum policy_file policy_file;
 	const char *leaf;	/* the last path component */
 	struct scratch *scratch;	/* NODE_SCRATCH, NULL when absent */
+	bool locked;		/* account is locked until tree_release */
 };
 
 /*

@@ -126,13 +126,16 @@ static void log_attempt(const char *method, const char *path,
 			const struct http_response *r,
 			const struct api_error *err)
 {
+	char code[24] = "";
+
 	if (!log_debug_enabled())
 		return;
+	if (r->status >= 300 && err->ncodes)
+		snprintf(code, sizeof(code), " code=%d", err->codes[0]);
 	if (r->status)
-		log_debug("api: %s %s -> %ld%s%d cf-ray=%s %ldms", method, path,
-			  r->status, err->ncodes ? " code=" : "",
-			  err->ncodes ? err->codes[0] : 0,
-			  r->cf_ray[0] ? r->cf_ray : "-", r->elapsed_ms);
+		log_debug("api: %s %s -> %ld%s cf-ray=%s %ldms", method, path,
+			  r->status, code, r->cf_ray[0] ? r->cf_ray : "-",
+			  r->elapsed_ms);
 	else
 		log_debug("api: %s %s -> failed (%s) %ldms", method, path,
 			  r->error, r->elapsed_ms);

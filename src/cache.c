@@ -109,6 +109,7 @@ static void prebuilt_free(struct prebuilt_entry *p, size_t count)
 static void state_destroy(struct sync_state *st)
 {
 	struct scratch *s, *next;
+	int i;
 
 	if (!st)
 		return;
@@ -118,6 +119,8 @@ static void state_destroy(struct sync_state *st)
 		free(s->data);
 		free(s);
 	}
+	for (i = 0; i < 4; i++)
+		free(st->shown[i]);
 	free(st->last_error);
 	free(st->refresh_result);
 	free(st);
@@ -401,7 +404,8 @@ static int install_policies(struct cache *c, struct account *a,
 
 static bool is_fresh(const struct cache *c, const struct freshness *f)
 {
-	if (f->drop_generation != atomic_load(&drop_generation))
+	if (f->expired ||
+	    f->drop_generation != atomic_load(&drop_generation))
 		return false;
 	if (!f->have && f->result != -EACCES)
 		return false;
@@ -478,6 +482,7 @@ static int lock_fresh(struct cache *c, struct account *a,
 	policy_list_finish(&policies);
 	clock_gettime(CLOCK_MONOTONIC, &f->at);
 	f->drop_generation = gen;
+	f->expired = false;
 	f->result = ret;
 	if (!ret) {
 		f->have = true;
@@ -623,6 +628,11 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	}
 	find_newest(a);
 	return name_entries(c, a);
+}
+
+void account_expire_listing(struct account *a)
+{
+	a->listing.expired = true;
 }
 
 void account_remove_sync(struct account *a, const char *id)

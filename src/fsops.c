@@ -13,6 +13,9 @@
  * freshness.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -20,10 +23,29 @@
 #include "fsops.h"
 #include "log.h"
 #include "tree.h"
+#include "writes.h"
 
+/* The most a file of this mount may hold (a policy is a few KB). */
+#define FILE_MAX ((size_t)16 << 20)
+
+/*
+ * An open file.  A field's bytes live here (a snapshot at open, then the
+ * writer's buffer) and are sent on flush; a scratch file's bytes live in
+ * the cache (struct scratch), found again by serial, so that every open
+ * of it shares them as on a local disk.
+ */
 struct open_file {
+	pthread_mutex_t lock;
+	enum node_kind kind;
+	struct account *account;
+	char sync_id[40];
+	enum field field;
+	uint64_t scratch_serial;
+	bool append;
+	bool written;		/* a write() since the last commit */
 	char *data;
 	size_t len;
+	char *base;		/* what the writer was shown (writes_base) */
 };
 
 static struct fsops_context *ctx(void)
@@ -204,6 +226,50 @@ static int fsops_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	return ret;
 }
 
+static struct open_file *open_file_create(const struct node *n, int flags)
+{
+	struct open_file *of = calloc(1, sizeof(*of));
+
+	if (!of)
+		return NULL;
+	pthread_mutex_init(&of->lock, NULL);
+	of->kind = n->kind;
+	of->account = n->account;
+	of->field = n->field;
+	of->append = flags & O_APPEND;
+	if (n->entry)
+		snprintf(of->sync_id, sizeof(of->sync_id), "%s",
+			 n->entry->sync->id);
+	if (n->scratch)
+		of->scratch_serial = n->scratch->serial;
+	return of;
+}
+
+static void open_file_destroy(struct open_file *of)
+{
+	if (!of)
+		return;
+	pthread_mutex_destroy(&of->lock);
+	free(of->data);
+	free(of->base);
+	free(of);
+}
+
+/* Why a write to n is refused, or 0 when it may be written. */
+static int write_refusal(const struct node *n)
+{
+	if (ctx()->opts->read_only)
+		return -EROFS;
+	if (n->kind == NODE_SCRATCH ||
+	    (n->kind == NODE_FIELD && tree_field_writable(n->field)))
+		return 0;
+	if (n->kind == NODE_ACCOUNT || n->kind == NODE_ROOT ||
+	    n->kind == NODE_SYNC || n->kind == NODE_POLICIES ||
+	    n->kind == NODE_POLICY)
+		return -EISDIR;
+	return -EACCES;
+}
+
 static int fsops_open(const char *path, struct fuse_file_info *fi)
 {
 	struct open_file *of;
@@ -217,18 +283,35 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 		ret = -ENOENT;
 		goto out_release;
 	}
-	if (writing) {
-		ret = ctx()->opts->read_only ? -EROFS : -EACCES;
+	if (writing && (ret = write_refusal(&n)))
 		goto out_release;
-	}
-	of = calloc(1, sizeof(*of));
+	of = open_file_create(&n, fi->flags);
 	if (!of) {
 		ret = -ENOMEM;
 		goto out_release;
 	}
-	ret = tree_content(&n, &of->data, &of->len);
+	if (n.kind == NODE_SCRATCH) {
+		if (fi->flags & O_TRUNC) {
+			n.scratch->len = 0;
+			clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
+		}
+	} else if (n.kind == NODE_FIELD && n.field == FIELD_REFRESH &&
+		   writing) {
+		/* a write to refresh starts empty: its content is not kept */
+		of->data = NULL;
+	} else if (writing && (fi->flags & O_TRUNC)) {
+		of->data = NULL;
+		of->base = writes_base(n.account, n.entry->sync, n.field);
+	} else {
+		ret = tree_content(&n, &of->data, &of->len);
+		if (!ret && writing)
+			of->base = writes_base(n.account, n.entry->sync,
+					       n.field);
+		else if (!ret && n.kind == NODE_FIELD)
+			writes_note_shown(n.account, n.entry->sync, n.field);
+	}
 	if (ret) {
-		free(of);
+		open_file_destroy(of);
 		goto out_release;
 	}
 	fi->fh = (uintptr_t)of;
@@ -244,30 +327,650 @@ out_release:
 	return ret;
 }
 
+static struct open_file *handle(struct fuse_file_info *fi)
+{
+	return (struct open_file *)(uintptr_t)fi->fh;
+}
+
+/* Locked account: the scratch file of this open, or NULL if it is gone. */
+static struct scratch *scratch_of(struct open_file *of)
+{
+	struct sync_state *st = strmap_get(&of->account->states, of->sync_id);
+	struct scratch *s;
+
+	for (s = st ? st->scratch : NULL; s; s = s->next)
+		if (s->serial == of->scratch_serial)
+			return s;
+	return NULL;
+}
+
+static int copy_out(const char *data, size_t len, char *buf, size_t size,
+		    off_t off)
+{
+	if (off < 0)
+		return -EINVAL;
+	if ((size_t)off >= len)
+		return 0;
+	if (size > len - (size_t)off)
+		size = len - (size_t)off;
+	memcpy(buf, data + off, size);
+	return (int)size;
+}
+
 static int fsops_read(const char *path, char *buf, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
-	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
+	struct open_file *of = handle(fi);
+	int ret;
 
-	if (off < 0)
+	if (of->kind == NODE_SCRATCH) {
+		struct scratch *s;
+
+		account_lock(of->account);
+		s = scratch_of(of);
+		ret = s ? copy_out(s->data, s->len, buf, size, off) : 0;
+		account_unlock(of->account);
+		return ret;
+	}
+	pthread_mutex_lock(&of->lock);
+	ret = copy_out(of->data, of->len, buf, size, off);
+	pthread_mutex_unlock(&of->lock);
+	return ret;
+}
+
+/* Writes n bytes at off into a growable buffer of *len bytes. */
+static int buffer_write(char **data, size_t *len, const char *src, size_t n,
+			off_t off)
+{
+	size_t end;
+	char *grown;
+
+	if (off < 0 || (size_t)off > FILE_MAX || n > FILE_MAX - (size_t)off)
+		return -EFBIG;
+	end = (size_t)off + n;
+	if (end > *len) {
+		grown = realloc(*data, end + 1);
+		if (!grown)
+			return -ENOMEM;
+		*data = grown;
+		/* a write past the end leaves a hole of zeros, as on disk */
+		memset(*data + *len, 0, (size_t)off > *len ? (size_t)off - *len
+							      : 0);
+		*len = end;
+		(*data)[end] = '\0';
+	}
+	memcpy(*data + off, src, n);
+	return 0;
+}
+
+static int buffer_truncate(char **data, size_t *len, off_t size)
+{
+	if (size < 0)
 		return -EINVAL;
-	if ((size_t)off >= of->len)
-		return 0;
-	if (size > of->len - (size_t)off)
-		size = of->len - (size_t)off;
-	memcpy(buf, of->data + off, size);
-	return (int)size;
+	if ((size_t)size > FILE_MAX)
+		return -EFBIG;
+	if ((size_t)size > *len) {
+		char *grown = realloc(*data, (size_t)size + 1);
+
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + *len, 0, (size_t)size - *len);
+		*data = grown;
+	}
+	*len = (size_t)size;
+	if (*data)
+		(*data)[*len] = '\0';
+	return 0;
+}
+
+static int fsops_write(const char *path, const char *buf, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	struct open_file *of = handle(fi);
+	int ret;
+
+	if (of->kind == NODE_SCRATCH) {
+		struct scratch *s;
+
+		account_lock(of->account);
+		s = scratch_of(of);
+		ret = -ENOENT;
+		if (s) {
+			ret = buffer_write(&s->data, &s->len, buf, size,
+					   of->append ? (off_t)s->len : off);
+			clock_gettime(CLOCK_REALTIME, &s->mtime);
+		}
+		account_unlock(of->account);
+		return ret ? ret : (int)size;
+	}
+	pthread_mutex_lock(&of->lock);
+	ret = buffer_write(&of->data, &of->len, buf, size,
+			   of->append ? (off_t)of->len : off);
+	if (!ret && size)
+		of->written = true;
+	pthread_mutex_unlock(&of->lock);
+	return ret ? ret : (int)size;
+}
+
+/*
+ * Sends what was written to a field since the last commit.  Called on
+ * every flush (close), fsync and release; a failure is reported once
+ * and not retried behind the user's back.
+ */
+static int commit(struct open_file *of)
+{
+	struct fsops_context *c = ctx();
+	int ret = 0;
+
+	pthread_mutex_lock(&of->lock);
+	if (of->kind != NODE_FIELD || !of->written)
+		goto out_unlock;
+	of->written = false;
+	if (of->field == FIELD_REFRESH) {
+		ret = writes_refresh(c->cache, of->account, of->sync_id);
+		goto out_unlock;
+	}
+	ret = writes_save(c->cache, of->account, of->sync_id, of->field,
+			  of->data ? of->data : "", of->len, of->base);
+	if (!ret) {
+		/* the next commit of this open starts from what was saved */
+		free(of->base);
+		of->base = NULL;
+		if (of->field == FIELD_CONFIG) {
+			of->base = strndup(of->data ? of->data : "", of->len);
+		} else {
+			size_t n = of->len;
+
+			if (n && of->data[n - 1] == '\n')
+				n--;
+			of->base = strndup(of->data ? of->data : "", n);
+		}
+	}
+
+out_unlock:
+	pthread_mutex_unlock(&of->lock);
+	return ret;
+}
+
+static int fsops_flush(const char *path, struct fuse_file_info *fi)
+{
+	return commit(handle(fi));
+}
+
+static int fsops_fsync(const char *path, int datasync,
+		       struct fuse_file_info *fi)
+{
+	return commit(handle(fi));
 }
 
 static int fsops_release(const char *path, struct fuse_file_info *fi)
 {
-	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
+	struct open_file *of = handle(fi);
 
 	if (of) {
-		free(of->data);
-		free(of);
+		/* a process killed between write and close still lands */
+		if (commit(of))
+			log_error("a write to '%s' failed at release", path);
+		open_file_destroy(of);
 	}
 	return 0;
+}
+
+/* Locked account: adds an empty scratch file to the sync's folder. */
+static struct scratch *scratch_add(struct account *a, const char *sync_id,
+				   const char *name, mode_t mode)
+{
+	static unsigned long made;
+	struct sync_state *st = account_state(a, sync_id);
+	struct scratch *s;
+	char key[400];
+
+	if (!st)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->name = strdup(name))) {
+		free(s);
+		return NULL;
+	}
+	s->mode = mode & 07777;
+	clock_gettime(CLOCK_REALTIME, &s->mtime);
+	snprintf(key, sizeof(key), "x:%s/%lu", sync_id,
+		 __atomic_add_fetch(&made, 1, __ATOMIC_RELAXED));
+	s->serial = cache_serial(ctx()->cache, key);
+	s->next = st->scratch;
+	st->scratch = s;
+	return s;
+}
+
+/* Locked account: unlinks and frees the scratch file s. */
+static void scratch_remove(struct account *a, const char *sync_id,
+			   struct scratch *s)
+{
+	struct sync_state *st = strmap_get(&a->states, sync_id);
+	struct scratch **p;
+
+	for (p = st ? &st->scratch : NULL; p && *p; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			free(s->name);
+			free(s->data);
+			free(s);
+			return;
+		}
+	}
+}
+
+static int fsops_create(const char *path, mode_t mode,
+			struct fuse_file_info *fi)
+{
+	struct open_file *of;
+	struct node n;
+	int ret = tree_resolve(ctx()->cache, path, &n);
+
+	if (ret == -ENOENT || (!ret && n.kind != NODE_SCRATCH))
+		ret = ret ? ret : (write_refusal(&n) ?: -EEXIST);
+	if (ret) {
+		/* only a sync folder takes new files, and only as scratch */
+		if (ret == -ENOENT && ctx()->opts->read_only)
+			ret = -EROFS;
+		else if (ret == -ENOENT)
+			ret = -EACCES;
+		tree_release(&n);
+		return ret;
+	}
+	if (ctx()->opts->read_only) {
+		ret = -EROFS;
+		goto out_release;
+	}
+	if (!n.scratch)
+		n.scratch = scratch_add(n.account, n.entry->sync->id, n.leaf,
+					mode);
+	else if (fi->flags & O_TRUNC)
+		n.scratch->len = 0;
+	of = n.scratch ? open_file_create(&n, fi->flags) : NULL;
+	if (!of) {
+		ret = -ENOMEM;
+		goto out_release;
+	}
+	fi->fh = (uintptr_t)of;
+	fi->direct_io = 1;
+
+out_release:
+	tree_release(&n);
+	return ret;
+}
+
+static int fsops_truncate(const char *path, off_t size,
+			  struct fuse_file_info *fi)
+{
+	struct open_file *of = fi ? handle(fi) : NULL;
+	struct node n;
+	int ret;
+
+	if (of && of->kind == NODE_FIELD) {
+		pthread_mutex_lock(&of->lock);
+		ret = buffer_truncate(&of->data, &of->len, size);
+		pthread_mutex_unlock(&of->lock);
+		return ret;
+	}
+	ret = tree_resolve(ctx()->cache, path, &n);
+	if (ret)
+		return ret;
+	ret = write_refusal(&n);
+	if (!ret && n.kind == NODE_SCRATCH) {
+		if (!n.scratch) {
+			ret = -ENOENT;
+		} else {
+			ret = buffer_truncate(&n.scratch->data,
+					      &n.scratch->len, size);
+			clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
+		}
+	}
+	/* truncating a field alone sends nothing: see SPEC "Writes" */
+	tree_release(&n);
+	return ret;
+}
+
+static int fsops_unlink(const char *path)
+{
+	struct node n;
+	int ret = tree_resolve(ctx()->cache, path, &n);
+
+	if (ret)
+		return ret;
+	if (ctx()->opts->read_only) {
+		ret = -EROFS;
+	} else if (n.kind == NODE_SCRATCH) {
+		if (n.scratch)
+			scratch_remove(n.account, n.entry->sync->id, n.scratch);
+		else
+			ret = -ENOENT;
+	} else if (n.kind == NODE_FIELD) {
+		/*
+		 * A field cannot be removed from a sync.  Unlinking it is a
+		 * no-op that succeeds, so that `rm -r SYNC` can empty the
+		 * folder and then rmdir it; the file stays listed and the
+		 * server is untouched.
+		 */
+		log_debug("unlink of field '%s' changes nothing", path);
+	} else {
+		ret = -EACCES;
+	}
+	tree_release(&n);
+	return ret;
+}
+
+static int fsops_mkdir(const char *path, mode_t mode)
+{
+	struct fsops_context *c = ctx();
+	struct writes_config cfg = {
+		.default_destination_type = c->opts->default_destination_type,
+		.default_update_mode = c->opts->default_update_mode,
+		.delete_destination = c->opts->delete_destination,
+	};
+	const char *leaf;
+	struct node parent;
+	int ret = tree_resolve_parent(c->cache, path, &parent, &leaf);
+
+	if (ret)
+		return ret;
+	tree_release(&parent);
+	if (c->opts->read_only)
+		return -EROFS;
+	if (parent.kind == NODE_SYNC)
+		return -EPERM;	/* no folders inside a sync */
+	if (parent.kind != NODE_ACCOUNT)
+		return -EACCES;
+	return writes_create(c->cache, &cfg, parent.account, leaf);
+}
+
+static int fsops_rmdir(const char *path)
+{
+	struct fsops_context *c = ctx();
+	struct writes_config cfg = {
+		.delete_destination = c->opts->delete_destination,
+	};
+	struct sync_state *st;
+	char id[40];
+	struct node n;
+	int ret = tree_resolve(c->cache, path, &n);
+
+	if (ret)
+		return ret;
+	if (c->opts->read_only)
+		ret = -EROFS;
+	else if (n.kind != NODE_SYNC)
+		ret = n.kind == NODE_FIELD || n.kind == NODE_SCRATCH ||
+		      n.kind == NODE_POLICY_FILE || n.kind == NODE_ACCOUNT_ERROR
+		      ? -ENOTDIR : -EACCES;
+	st = ret ? NULL : strmap_get(&n.account->states, n.entry->sync->id);
+	if (!ret && st && st->scratch)
+		ret = -ENOTEMPTY;	/* files of this mount would be lost */
+	if (!ret)
+		snprintf(id, sizeof(id), "%s", n.entry->sync->id);
+	tree_release(&n);
+	return ret ? ret : writes_delete(c->cache, &cfg, n.account, id);
+}
+
+/* What rename needs to know of one side, copied out of the cache. */
+struct rename_side {
+	int resolved;		/* 0, or the -errno of resolving it */
+	enum node_kind kind;
+	struct account *account;
+	char sync_id[40];
+	enum field field;
+	bool exists;
+	const char *leaf;
+};
+
+static void rename_side_get(const char *path, struct rename_side *side)
+{
+	struct node n;
+
+	memset(side, 0, sizeof(*side));
+	side->resolved = tree_resolve(ctx()->cache, path, &n);
+	side->leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (side->resolved)
+		return;
+	side->kind = n.kind;
+	side->account = n.account;
+	side->field = n.field;
+	side->exists = n.kind != NODE_SCRATCH || n.scratch;
+	if (n.entry)
+		snprintf(side->sync_id, sizeof(side->sync_id), "%s",
+			 n.entry->sync->id);
+	tree_release(&n);
+}
+
+/* Copies a field's bytes to a scratch file `to` (replacing it). */
+static int field_to_scratch(const char *from, const struct rename_side *dst)
+{
+	struct scratch *s, *old;
+	struct node n;
+	char *data = NULL;
+	size_t len = 0;
+	int ret = tree_resolve(ctx()->cache, from, &n);
+
+	if (ret)
+		return ret;
+	ret = tree_content(&n, &data, &len);
+	if (!ret) {
+		struct sync_state *st = strmap_get(&n.account->states,
+						   n.entry->sync->id);
+
+		writes_note_shown(n.account, n.entry->sync, n.field);
+		old = NULL;
+		for (s = st ? st->scratch : NULL; s; s = s->next)
+			if (!strcmp(s->name, dst->leaf))
+				old = s;
+		if (old)
+			scratch_remove(n.account, n.entry->sync->id, old);
+		s = scratch_add(n.account, n.entry->sync->id, dst->leaf, 0644);
+		if (s) {
+			s->data = data;
+			s->len = len;
+			data = NULL;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	free(data);
+	tree_release(&n);
+	return ret;
+}
+
+/* Sends a scratch file's bytes as the field `to`, then drops the scratch. */
+static int scratch_to_field(const char *from, const struct rename_side *dst)
+{
+	struct fsops_context *c = ctx();
+	char *data = NULL, *base = NULL;
+	size_t len = 0;
+	struct node n;
+	uint64_t serial;
+	int ret = tree_resolve(c->cache, from, &n);
+
+	if (ret)
+		return ret;
+	ret = tree_content(&n, &data, &len);
+	serial = n.scratch ? n.scratch->serial : 0;
+	if (!ret)
+		base = writes_base(n.account, n.entry->sync, dst->field);
+	tree_release(&n);
+	if (ret)
+		return ret;
+	if (dst->field == FIELD_REFRESH)
+		ret = len ? writes_refresh(c->cache, dst->account, dst->sync_id)
+			  : 0;
+	else
+		ret = writes_save(c->cache, dst->account, dst->sync_id,
+				  dst->field, data, len, base);
+	free(data);
+	free(base);
+	if (ret)
+		return ret;	/* the scratch stays: nothing is lost */
+	/* the rename is done: the scratch name is gone */
+	if (!tree_resolve(c->cache, from, &n)) {
+		if (n.kind == NODE_SCRATCH && n.scratch &&
+		    n.scratch->serial == serial)
+			scratch_remove(n.account, n.entry->sync->id, n.scratch);
+		tree_release(&n);
+	}
+	return 0;
+}
+
+/* Renames a scratch file within its folder (replacing a scratch `to`). */
+static int scratch_rename(const char *from, const struct rename_side *dst)
+{
+	struct scratch *s, *old = NULL;
+	struct sync_state *st;
+	struct node n;
+	char *name;
+	int ret = tree_resolve(ctx()->cache, from, &n);
+
+	if (ret)
+		return ret;
+	st = strmap_get(&n.account->states, n.entry->sync->id);
+	for (s = st ? st->scratch : NULL; s; s = s->next)
+		if (!strcmp(s->name, dst->leaf) && s != n.scratch)
+			old = s;
+	name = strdup(dst->leaf);
+	if (!name) {
+		ret = -ENOMEM;
+	} else {
+		if (old)
+			scratch_remove(n.account, n.entry->sync->id, old);
+		free(n.scratch->name);
+		n.scratch->name = name;
+	}
+	tree_release(&n);
+	return ret;
+}
+
+static bool same_folder(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+
+	return sa - a == sb - b && !strncmp(a, b, (size_t)(sa - a));
+}
+
+static int fsops_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct fsops_context *c = ctx();
+	struct rename_side src, dst;
+	const char *leaf;
+	struct node parent;
+	int ret;
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if (c->opts->read_only)
+		return -EROFS;
+	/* one side at a time: both may live in one locked account */
+	rename_side_get(from, &src);
+	if (src.resolved)
+		return src.resolved;
+	if (src.kind == NODE_SCRATCH && !src.exists)
+		return -ENOENT;
+	rename_side_get(to, &dst);
+	if (dst.resolved && dst.resolved != -ENOENT)
+		return dst.resolved;
+	ret = tree_resolve_parent(c->cache, to, &parent, &leaf);
+	if (ret)
+		return ret;
+	tree_release(&parent);
+	if (parent.account != src.account)
+		return src.account && parent.account ? -EXDEV : -EACCES;
+	if (!dst.resolved && dst.exists && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+
+	switch (src.kind) {
+	case NODE_SYNC:
+		if (parent.kind != NODE_ACCOUNT)
+			return -EINVAL;	/* a sync cannot go inside another */
+		if (!dst.resolved)
+			return dst.kind == NODE_SYNC &&
+			       !strcmp(dst.sync_id, src.sync_id) ? 0 : -EEXIST;
+		return writes_rename(c->cache, src.account, src.sync_id,
+				     dst.leaf);
+	case NODE_SCRATCH:
+	case NODE_FIELD:
+		if (!same_folder(from, to))
+			return parent.kind == NODE_SYNC ? -EXDEV : -EACCES;
+		if (src.kind == NODE_FIELD && dst.kind == NODE_FIELD &&
+		    !dst.resolved)
+			return -EPERM;
+		if (src.kind == NODE_FIELD)
+			return field_to_scratch(from, &dst);
+		if (!dst.resolved && dst.kind == NODE_FIELD) {
+			if (!tree_field_writable(dst.field))
+				return -EACCES;
+			return scratch_to_field(from, &dst);
+		}
+		return scratch_rename(from, &dst);
+	default:
+		return -EACCES;
+	}
+}
+
+/* chmod, chown and utimens: kept for scratch files, accepted elsewhere. */
+static int attribute_change(const char *path, const mode_t *mode,
+			    const struct timespec *mtime)
+{
+	struct node n;
+	int ret = tree_resolve(ctx()->cache, path, &n);
+
+	if (ret)
+		return ret;
+	if (ctx()->opts->read_only) {
+		ret = -EROFS;
+	} else if (n.kind == NODE_SCRATCH) {
+		if (!n.scratch) {
+			ret = -ENOENT;
+		} else {
+			if (mode)
+				n.scratch->mode = *mode & 07777;
+			if (mtime && mtime->tv_nsec != UTIME_OMIT) {
+				if (mtime->tv_nsec == UTIME_NOW)
+					clock_gettime(CLOCK_REALTIME,
+						      &n.scratch->mtime);
+				else
+					n.scratch->mtime = *mtime;
+			}
+		}
+	}
+	/* fields: succeed and change nothing, so cp -p and rsync -a work */
+	tree_release(&n);
+	return ret;
+}
+
+static int fsops_chmod(const char *path, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	return attribute_change(path, &mode, NULL);
+}
+
+static int fsops_chown(const char *path, uid_t uid, gid_t gid,
+		       struct fuse_file_info *fi)
+{
+	return attribute_change(path, NULL, NULL);
+}
+
+static int fsops_utimens(const char *path, const struct timespec tv[2],
+			 struct fuse_file_info *fi)
+{
+	struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+
+	return attribute_change(path, NULL, tv ? &tv[1] : &now[1]);
+}
+
+static int fsops_link(const char *from, const char *to)
+{
+	return ctx()->opts->read_only ? -EROFS : -EPERM;
+}
+
+static int fsops_symlink(const char *target, const char *path)
+{
+	return ctx()->opts->read_only ? -EROFS : -EPERM;
 }
 
 /* Never calls the API: df must answer even when Cloudflare does not. */
@@ -286,7 +989,21 @@ static const struct fuse_operations operations = {
 	.readdir = fsops_readdir,
 	.open = fsops_open,
 	.read = fsops_read,
+	.write = fsops_write,
+	.flush = fsops_flush,
+	.fsync = fsops_fsync,
 	.release = fsops_release,
+	.create = fsops_create,
+	.truncate = fsops_truncate,
+	.unlink = fsops_unlink,
+	.mkdir = fsops_mkdir,
+	.rmdir = fsops_rmdir,
+	.rename = fsops_rename,
+	.chmod = fsops_chmod,
+	.chown = fsops_chown,
+	.utimens = fsops_utimens,
+	.link = fsops_link,
+	.symlink = fsops_symlink,
 	.statfs = fsops_statfs,
 };
 

@@ -129,8 +129,7 @@ static struct scratch *find_scratch(struct account *a, const char *sync_id,
 
 /* The components below the account: locks and fills out. */
 static int resolve_in_account(struct cache *c, struct account *a,
-			      char **parts, int n, const char *path,
-			      struct node *out)
+			      char **parts, int n, struct node *out)
 {
 	int ret, f;
 
@@ -195,7 +194,7 @@ int tree_resolve(struct cache *c, const char *path, struct node *out)
 {
 	char buf[4096];
 	char *parts[4];
-	int n = split(path, buf, sizeof(buf), parts, 4);
+	int ret, n = split(path, buf, sizeof(buf), parts, 4);
 
 	memset(out, 0, sizeof(*out));
 	if (n < 0)
@@ -211,7 +210,9 @@ int tree_resolve(struct cache *c, const char *path, struct node *out)
 	out->kind = NODE_ACCOUNT;
 	if (n == 1)
 		return 0;
-	return resolve_in_account(c, out->account, parts, n, path, out);
+	ret = resolve_in_account(c, out->account, parts, n, out);
+	out->locked = ret == 0;
+	return ret;
 }
 
 int tree_resolve_parent(struct cache *c, const char *path, struct node *out,
@@ -234,9 +235,9 @@ int tree_resolve_parent(struct cache *c, const char *path, struct node *out,
 
 void tree_release(struct node *n)
 {
-	if (n->account && n->kind != NODE_ACCOUNT && n->kind != NODE_ROOT)
+	if (n->locked)
 		account_unlock(n->account);
-	n->account = NULL;
+	n->locked = false;
 }
 
 /* Where a node's bytes are, without copying; *newline: add one \n. */

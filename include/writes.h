@@ -1,0 +1,69 @@
+/*
+ * writes: every change this mount sends to the API, and what the mount
+ * shows after it.
+ *
+ * Each function checks what it can locally (nothing is sent for input the
+ * API would refuse for certain), talks to the API, takes the API's answer
+ * into the cache so the files show it at once, and keeps last_error up to
+ * date.  They are called without the account lock held and return 0 or a
+ * negative errno from the table of api_error.h.
+ */
+#ifndef CATSYNCFS_WRITES_H
+#define CATSYNCFS_WRITES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "tree.h"
+
+struct writes_config {
+	const char *default_destination_type;
+	const char *default_update_mode;
+	bool delete_destination;
+};
+
+/*
+ * Saves a field file's content (name, description, policy, update_mode)
+ * or config.json.  base is what the saver was shown: the field's value,
+ * or for config.json its text; NULL when unknown.  Reads the sync once
+ * first: when the server already holds the content nothing is sent, and
+ * when the server changed since base was shown the save is refused with
+ * -ESTALE (the lost-update check).
+ */
+int writes_save(struct cache *c, struct account *a, const char *sync_id,
+		enum field field, const char *content, size_t len,
+		const char *base)
+	__attribute__((warn_unused_result));
+
+/* POST .../refresh; its result becomes what `refresh` reads. */
+int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
+	__attribute__((warn_unused_result));
+
+/* mkdir: creates a sync named by folder (namecodec rules). */
+int writes_create(struct cache *c, const struct writes_config *cfg,
+		  struct account *a, const char *folder)
+	__attribute__((warn_unused_result));
+
+/* rmdir: deletes the sync. */
+int writes_delete(struct cache *c, const struct writes_config *cfg,
+		  struct account *a, const char *sync_id)
+	__attribute__((warn_unused_result));
+
+/* mv: renames the sync to the name that new_folder stands for. */
+int writes_rename(struct cache *c, struct account *a, const char *sync_id,
+		  const char *new_folder)
+	__attribute__((warn_unused_result));
+
+/*
+ * Records that a reader was shown content of a field (or config.json)
+ * of the sync; the account must be locked.
+ */
+void writes_note_shown(struct account *a, const struct sync *s,
+		       enum field field);
+
+/* The value of a field a writer starts from (shown, else the listing's);
+ * account locked; caller frees.  NULL for fields without one. */
+char *writes_base(struct account *a, const struct sync *s, enum field field);
+
+#endif

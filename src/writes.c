@@ -1,0 +1,460 @@
+/*
+ * writes: the API mutations behind file operations (see writes.h).
+ *
+ * No lost update: the API has no preconditions (no ETag, no version), so
+ * a save first reads the sync.  For each field being saved, the server's
+ * value S, the saver's value N and the value the saver was shown B are
+ * compared: S == N needs nothing sent; S != B means someone else changed
+ * the field after this mount showed it, and the save is refused with
+ * ESTALE so that their change is not overwritten; otherwise the field is
+ * sent.  Cost: one GET per save, plus the PATCH or PUT when something
+ * changed.  The window between that GET and the write is the only place
+ * a concurrent change can still be lost, and it is one round trip wide.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_json.h"
+#include "log.h"
+#include "namecodec.h"
+#include "writes.h"
+
+/* The four writable fields, in the order of sync_state.shown. */
+static const enum field writable[4] = {
+	FIELD_NAME, FIELD_DESCRIPTION, FIELD_POLICY, FIELD_UPDATE_MODE,
+};
+
+static int shown_index(enum field f)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (writable[i] == f)
+			return i;
+	return -1;
+}
+
+void writes_note_shown(struct account *a, const struct sync *s,
+		       enum field field)
+{
+	struct sync_state *st;
+	int i = shown_index(field);
+
+	if (i < 0 && field != FIELD_CONFIG)
+		return;
+	st = account_state(a, s->id);
+	if (!st)
+		return;
+	for (i = 0; i < 4; i++) {
+		char *copy;
+
+		if (field != FIELD_CONFIG && writable[i] != field)
+			continue;
+		copy = strdup(tree_field_value(s, writable[i]));
+		if (copy) {
+			free(st->shown[i]);
+			st->shown[i] = copy;
+		}
+	}
+}
+
+/* The value a writer started from: what was shown, else the listing's. */
+static const char *base_value(struct account *a, const struct sync *s, int i)
+{
+	struct sync_state *st = strmap_get(&a->states, s->id);
+
+	return st && st->shown[i] ? st->shown[i] :
+				    tree_field_value(s, writable[i]);
+}
+
+char *writes_base(struct account *a, const struct sync *s, enum field field)
+{
+	struct sync view;
+	int i = shown_index(field);
+
+	if (i >= 0)
+		return strdup(base_value(a, s, i));
+	if (field != FIELD_CONFIG)
+		return NULL;
+	view = *s;
+	view.name = (char *)base_value(a, s, 0);
+	view.description = (char *)base_value(a, s, 1);
+	view.policy = (char *)base_value(a, s, 2);
+	view.update_mode = (char *)base_value(a, s, 3);
+	return api_json_render_config(&view);
+}
+
+/* Whether s is valid UTF-8 (JSON strings must be). */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n, k;
+		unsigned int cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n >= len - i)
+			return false;	/* the sequence runs past the end */
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Records a failure of sync_id (or the account) and logs it. */
+static int fail(struct account *a, const char *sync_id, const char *what,
+		const struct api_error *err, int ret)
+{
+	char line[1024];
+
+	api_error_format(err, line, sizeof(line));
+	log_error("%s: %s", what, line);
+	account_lock(a);
+	account_record_error(a, sync_id, err);
+	account_unlock(a);
+	return ret;
+}
+
+/* A refusal decided here, before anything is sent. */
+static int refuse(struct account *a, const char *sync_id, const char *what,
+		  int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int refuse(struct account *a, const char *sync_id, const char *what,
+		  int errnum, const char *fmt, ...)
+{
+	struct api_error err;
+	va_list ap;
+
+	api_error_clear(&err);
+	err.failure = errnum == ESTALE ? API_FAIL_STALE : API_FAIL_LOCAL;
+	err.when = time(NULL);
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof(err.message), fmt, ap);
+	va_end(ap);
+	return fail(a, sync_id, what, &err, -errnum);
+}
+
+/* Takes the API's answer into the cache (owning s) and ends any error. */
+static void show_answer(struct cache *c, struct account *a, struct sync *s,
+			bool clear_error)
+{
+	char id[40];
+
+	snprintf(id, sizeof(id), "%s", s->id);
+	account_lock(a);
+	if (account_apply_sync(c, a, s))
+		log_error("out of memory keeping the answer for '%s'", id);
+	if (clear_error)
+		account_clear_error(a, id);
+	account_unlock(a);
+}
+
+/* content less one trailing newline, checked to be sendable text. */
+static int field_text(const char *content, size_t len, char **out)
+{
+	if (len && content[len - 1] == '\n')
+		len--;
+	if (memchr(content, '\0', len) ||
+	    !valid_utf8((const unsigned char *)content, len))
+		return -EINVAL;
+	*out = strndup(content, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The sync's name, for messages (a copy, so no lock is needed later). */
+static void sync_label(struct account *a, const char *sync_id, char *out,
+		       size_t len)
+{
+	struct cache_entry *e;
+
+	account_lock(a);
+	e = account_by_id(a, sync_id);
+	snprintf(out, len, "%s", e ? e->sync->name : sync_id);
+	account_unlock(a);
+}
+
+int writes_save(struct cache *c, struct account *a, const char *sync_id,
+		enum field field, const char *content, size_t len,
+		const char *base)
+{
+	struct sync_config want = { 0 }, from = { 0 };
+	char *want_v[4] = { 0 }, *from_v[4] = { 0 };
+	struct sync_fields send = { 0 };
+	struct sync *server = NULL, *answer = NULL;
+	const char **send_v[4] = { &send.name, &send.description,
+				   &send.policy, &send.update_mode };
+	char what[512], label[300], why[256], stale[128] = "";
+	struct api_error err;
+	bool changed = false, renamed = false;
+	int i, ret, idx = shown_index(field);
+
+	sync_label(a, sync_id, label, sizeof(label));
+	snprintf(what, sizeof(what), "cannot save '%s' of '%s'",
+		 tree_field_name(field), label);
+
+	/* what the saver wants, checked before anything is sent */
+	if (field == FIELD_CONFIG) {
+		ret = api_json_parse_config(content, len, &want, why,
+					    sizeof(why));
+		if (ret)
+			return refuse(a, sync_id, what, EINVAL, "%s", why);
+		want_v[0] = want.name;
+		want_v[1] = want.description;
+		want_v[2] = want.policy;
+		want_v[3] = want.update_mode;
+		if (base && !api_json_parse_config(base, strlen(base), &from,
+						   why, sizeof(why))) {
+			from_v[0] = from.name;
+			from_v[1] = from.description;
+			from_v[2] = from.policy;
+			from_v[3] = from.update_mode;
+		}
+	} else if (idx >= 0) {
+		ret = field_text(content, len, &want_v[idx]);
+		if (ret)
+			return refuse(a, sync_id, what, EINVAL,
+				      "'%s' must be UTF-8 text without NUL bytes",
+				      tree_field_name(field));
+		if (field == FIELD_UPDATE_MODE &&
+		    !sync_update_mode_valid(want_v[idx])) {
+			ret = refuse(a, sync_id, what, EINVAL,
+				     "update_mode must be AUTO or MANUAL, not "
+				     "'%.64s'", want_v[idx]);
+			goto out_free;
+		}
+		from_v[idx] = base ? strdup(base) : NULL;
+	} else {
+		return -EACCES;
+	}
+
+	/* the one read that tells what changed, and whether anyone else did */
+	ret = api_get_sync(c->api, a->id, sync_id, &server, &err);
+	if (ret) {
+		ret = fail(a, sync_id, what, &err, ret);
+		goto out_free;
+	}
+	for (i = 0; i < 4; i++) {
+		const char *s = want_v[i] ?
+				tree_field_value(server, writable[i]) : NULL;
+
+		if (!want_v[i] || !strcmp(s, want_v[i]))
+			continue;
+		if (from_v[i] && strcmp(s, from_v[i])) {
+			snprintf(stale + strlen(stale),
+				 sizeof(stale) - strlen(stale), "%s'%s'",
+				 stale[0] ? ", " : "",
+				 tree_field_name(writable[i]));
+			continue;
+		}
+		changed = true;
+		renamed |= writable[i] == FIELD_NAME;
+	}
+	if (stale[0]) {
+		show_answer(c, a, server, false);
+		server = NULL;
+		ret = refuse(a, sync_id, what, ESTALE,
+			     "%s changed on the server after this mount showed "
+			     "it; the server keeps that change (read the file "
+			     "again, then save)", stale);
+		goto out_free;
+	}
+	if (!changed) {
+		/* the server already holds it: nothing to send */
+		show_answer(c, a, server, true);
+		server = NULL;
+		goto out_free;
+	}
+	for (i = 0; i < 4; i++)
+		*send_v[i] = want_v[i];
+	ret = api_update_sync(c->api, a->id, sync_id, &send,
+			      field == FIELD_CONFIG,
+			      renamed ? API_OP_RENAME : API_OP_UPDATE, &answer,
+			      &err);
+	if (ret) {
+		ret = fail(a, sync_id, what, &err, ret);
+		goto out_free;
+	}
+	account_lock(a);
+	for (i = 0; i < 4; i++) {
+		struct sync_state *st = want_v[i] ? account_state(a, sync_id) :
+						    NULL;
+
+		if (st) {
+			free(st->shown[i]);
+			st->shown[i] = strdup(want_v[i]);
+		}
+	}
+	account_unlock(a);
+	show_answer(c, a, answer, true);
+
+out_free:
+	sync_destroy(server);
+	if (field == FIELD_CONFIG) {
+		sync_config_finish(&want);
+		sync_config_finish(&from);
+	} else if (idx >= 0) {
+		free(want_v[idx]);
+		free(from_v[idx]);
+	}
+	return ret;
+}
+
+int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
+{
+	char what[400], label[300];
+	struct api_error err;
+	struct sync_state *st;
+	char *result = NULL, *text = NULL;
+	size_t n;
+	int ret;
+
+	sync_label(a, sync_id, label, sizeof(label));
+	snprintf(what, sizeof(what), "cannot refresh '%s'", label);
+	ret = api_refresh_sync(c->api, a->id, sync_id, &result, &err);
+	if (ret)
+		return fail(a, sync_id, what, &err, ret);
+	n = strlen(result);
+	if (asprintf(&text, "%s%s", result,
+		     n && result[n - 1] == '\n' ? "" : "\n") < 0)
+		text = NULL;
+	free(result);
+	account_lock(a);
+	st = account_state(a, sync_id);
+	if (st && text) {
+		free(st->refresh_result);
+		st->refresh_result = text;
+		text = NULL;
+		clock_gettime(CLOCK_REALTIME, &st->refresh_time);
+	}
+	account_clear_error(a, sync_id);
+	/* the refresh moved the sync's timestamps: status.json must show it */
+	account_expire_listing(a);
+	account_unlock(a);
+	free(text);
+	return 0;
+}
+
+/* The sync name a folder name stands for (for mkdir and mv). */
+static int name_for_folder(struct account *a, const char *sync_id,
+			   const char *what, const char *folder, char **name)
+{
+	const char *id;
+	int ret = namecodec_decode(folder, &id, name);
+
+	if (ret == 1)
+		return refuse(a, sync_id, what, EINVAL,
+			      "a folder name ending in %%@ID names an existing "
+			      "sync; choose a plain name");
+	if (ret == -EINVAL)
+		return refuse(a, sync_id, what, EINVAL,
+			      "'%%' in a folder name must start an escape "
+			      "such as %%2F (/) or %%25 (%%)");
+	if (ret)
+		return ret;
+	if (!valid_utf8((const unsigned char *)*name, strlen(*name))) {
+		free(*name);
+		return refuse(a, sync_id, what, EINVAL,
+			      "a sync name must be UTF-8 text");
+	}
+	return 0;
+}
+
+int writes_create(struct cache *c, const struct writes_config *cfg,
+		  struct account *a, const char *folder)
+{
+	struct sync_fields f = {
+		.destination_type = cfg->default_destination_type,
+		.update_mode = cfg->default_update_mode,
+	};
+	struct api_error err;
+	struct sync *made = NULL;
+	char what[400];
+	char *name;
+	int ret;
+
+	snprintf(what, sizeof(what), "cannot create '%s'", folder);
+	ret = name_for_folder(a, NULL, what, folder, &name);
+	if (ret)
+		return ret;
+	f.name = name;
+	ret = api_create_sync(c->api, a->id, &f, &made, &err);
+	free(name);
+	if (ret)
+		return fail(a, NULL, what, &err, ret);
+	show_answer(c, a, made, false);
+	return 0;
+}
+
+int writes_delete(struct cache *c, const struct writes_config *cfg,
+		  struct account *a, const char *sync_id)
+{
+	struct api_error err;
+	char what[400], label[300];
+	int ret;
+
+	sync_label(a, sync_id, label, sizeof(label));
+	snprintf(what, sizeof(what), "cannot delete '%s'", label);
+	ret = api_delete_sync(c->api, a->id, sync_id, cfg->delete_destination,
+			      &err);
+	if (ret && ret != -ENOENT)
+		return fail(a, sync_id, what, &err, ret);
+	/* gone either way: a 404 means someone deleted it first */
+	account_lock(a);
+	account_remove_sync(a, sync_id);
+	account_unlock(a);
+	return ret;
+}
+
+int writes_rename(struct cache *c, struct account *a, const char *sync_id,
+		  const char *new_folder)
+{
+	struct sync_fields f = { 0 };
+	struct api_error err;
+	struct sync *answer = NULL;
+	char what[600], label[300];
+	char *name;
+	int ret;
+
+	sync_label(a, sync_id, label, sizeof(label));
+	snprintf(what, sizeof(what), "cannot rename '%s' to '%s'", label,
+		 new_folder);
+	ret = name_for_folder(a, sync_id, what, new_folder, &name);
+	if (ret)
+		return ret;
+	f.name = name;
+	ret = api_update_sync(c->api, a->id, sync_id, &f, false, API_OP_RENAME,
+			      &answer, &err);
+	free(name);
+	if (ret)
+		return fail(a, sync_id, what, &err, ret);
+	show_answer(c, a, answer, true);
+	return 0;
+}
