@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The README's first command: install, build, start the emulator with its
+# demo data and mount it.  Unmount with: fusermount3 -u "$MOUNTPOINT"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash packaging/install-deps.sh
+[ -d build ] || meson setup build
+ninja -C build
+
+mountpoint=${MOUNTPOINT:-/tmp/catsyncfs-demo}
+port=${PORT:-8787}
+mkdir -p "$mountpoint"
+if mountpoint -q "$mountpoint"; then
+	fusermount3 -u "$mountpoint"
+fi
+
+# The emulator keeps running in the background; its log goes to a file.
+nohup build/src/emulator/catsyncfs-emulator --port "$port" --seed demo \
+	>/tmp/catsyncfs-emulator.out 2>/tmp/catsyncfs-emulator.log &
+for _ in $(seq 50); do
+	grep -q http /tmp/catsyncfs-emulator.out 2>/dev/null && break
+	sleep 0.1
+done
+url=$(head -n 1 /tmp/catsyncfs-emulator.out)
+
+CLOUDFLARE_API_TOKEN=demo-token build/src/catsyncfs -o "api_url=$url" \
+	"$mountpoint"
+
+echo
+echo "catsyncfs is mounted on $mountpoint (emulator at $url, pid $!)."
+echo "Try:   ls $mountpoint/*/   and   cat $mountpoint/*/prod-vpcs/policy"
+echo "Stop:  fusermount3 -u $mountpoint && kill $!"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what catsyncfs needs to build, run, test and fuzz on Debian 12.
+# Usage: bash packaging/install-deps.sh [--test]   (as root, or with sudo)
+# Without --test: the build and the demo only.
+set -euo pipefail
+
+packages=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
+          libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev ca-certificates)
+if [ "${1:-}" = "--test" ]; then
+	packages+=(python3 python3-pytest rsync vim nano emacs-nox tmux ed
+	           clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
+	           clang-format procps)
+	command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The README's second command: install, build, and run every test.
+#
+#   1. the build with -Dwerror=true, the unit tests (meson test);
+#   2. the integration suite (pytest over real mounts of the emulator),
+#      the SDK conformance test included;
+#   3. the whole integration suite again on an ASan+UBSan build with leak
+#      detection, where any sanitizer report fails the test that mounted.
+#
+# Ends with one line "N passed, N failed" over all three.
+# Set SKIP_INSTALL=1 to skip the apt step, SKIP_SANITIZERS=1 to skip step 3.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+if [ "${SKIP_INSTALL:-}" != 1 ]; then
+	bash packaging/install-deps.sh --test || exit 1
+	(cd tests/conformance && npm ci --no-audit --no-fund) || exit 1
+fi
+
+results=$(mktemp -d)
+passed=0
+failed=0
+
+tally() {	# tally NAME JUNIT_XML
+	local counts
+	counts=$(/usr/bin/python3 - "$2" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 1"); sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skip = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - bad - skip, bad)
+PY
+)
+	passed=$((passed + ${counts% *}))
+	failed=$((failed + ${counts#* }))
+	echo "== $1: ${counts% *} passed, ${counts#* } failed"
+}
+
+build() {	# build DIR [meson options...]
+	local dir=$1
+	shift
+	if [ ! -d "$dir" ]; then
+		meson setup "$dir" -Dwerror=true "$@" || return 1
+	fi
+	ninja -C "$dir"
+}
+
+echo "== build (gcc, -Dwerror=true)"
+if build build; then
+	meson test -C build --suite unit --print-errorlogs
+	tally "unit tests" build/meson-logs/testlog.junit.xml
+	echo "== integration tests"
+	CATSYNCFS_BUILD_DIR=$top/build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		--junit-xml="$results/pytest.xml" tests/integration
+	tally "integration tests" "$results/pytest.xml"
+else
+	failed=$((failed + 1))
+	echo "== build failed"
+fi
+
+if [ "${SKIP_SANITIZERS:-}" != 1 ]; then
+	echo "== integration tests again under ASan+UBSan"
+	if build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=24
+		export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp
+		export CATSYNCFS_SANITIZED=1
+		CATSYNCFS_BUILD_DIR=$top/build-asan /usr/bin/python3 -m pytest -q \
+			-p no:cacheprovider --junit-xml="$results/asan.xml" tests/integration
+		tally "sanitizer tests" "$results/asan.xml"
+	else
+		failed=$((failed + 1))
+		echo "== sanitizer build failed"
+	fi
+fi
+
+rm -rf "$results"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
