@@ -338,3 +338,33 @@ def test_awkward_names_each_get_exactly_one_folder(emulator):
         assert seen == ids
         assert "a%2Fb" in folders and "réseau ☁" in folders and "50%25" in folders
         assert not any(f in (".", "..", "policies", "last_error") for f in folders)
+
+
+def test_accounts_from_the_environment(emulator):
+    emulator.clear_log()
+    with Mount(emulator, env={"CLOUDFLARE_ACCOUNT_ID": ACCOUNT_2}) as m:
+        assert os.listdir(m.dir) == [ACCOUNT_2]
+    assert emulator.api_calls("GET", r"^/accounts$") == []
+
+
+def test_legacy_email_and_key(emulator):
+    env = {"CLOUDFLARE_API_TOKEN": "", "CLOUDFLARE_EMAIL": emulator.email,
+           "CLOUDFLARE_API_KEY": emulator.api_key}
+    with Mount(emulator, env=env, token="") as m:
+        assert "prod-vpcs" in os.listdir(m.path(ACCOUNT_1))
+    assert {e["auth"] for e in emulator.log()} == {"legacy"}
+
+
+def test_uid_gid_umask_options(emulator):
+    with Mount(emulator, "uid=1234,gid=4321,umask=0077") as m:
+        st = os.stat(m.path(ACCOUNT_1, "prod-vpcs", "policy"))
+        assert (st.st_uid, st.st_gid) == (1234, 4321)
+        assert st.st_mode & 0o077 == 0
+
+
+def test_version_names_every_library():
+    from mount import daemon_binary
+    out = subprocess.run([daemon_binary(), "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    for word in ("catsyncfs", "libfuse", "libcurl", "cJSON"):
+        assert word in out

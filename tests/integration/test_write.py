@@ -142,27 +142,42 @@ def test_vim_saves_once(emulator, mnt, setting):
     assert_one_clean_patch(emulator, mnt, "description", before + " (edited in vim)")
 
 
-def test_vim_interactive_with_swap_file(emulator, mnt):
-    """vim in a terminal (tmux), swap file on, default settings."""
+def tmux(*args, check=True):
+    return subprocess.run(["tmux", *args], check=check, capture_output=True, text=True)
+
+
+def wait_until(predicate, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_vim_interactive_with_swap_file_saves_twice_without_warning(emulator, mnt):
+    """vim in a terminal (tmux), swap file on, default settings; a second
+    :w in the same session must not warn that the file changed."""
     before = mnt.sync["description"]
     session = f"catsyncfs-vim-{os.getpid()}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
-                    f"vim -u NONE -N -i NONE {mnt.sync_dir}/description"], check=True)
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+         f"vim -u NONE -N -i NONE {mnt.sync_dir}/description")
     try:
-        deadline = time.monotonic() + 10
-        while ".description.swp" not in os.listdir(mnt.sync_dir):
-            assert time.monotonic() < deadline, "vim made no swap file"
-            time.sleep(0.1)
-        subprocess.run(["tmux", "send-keys", "-t", session, "A", " (tmux)", "Escape",
-                        ":wq", "Enter"], check=True)
-        deadline = time.monotonic() + 10
-        while subprocess.run(["tmux", "has-session", "-t", session],
-                             capture_output=True).returncode == 0:
-            assert time.monotonic() < deadline, "vim did not exit"
-            time.sleep(0.1)
+        wait_until(lambda: ".description.swp" in os.listdir(mnt.sync_dir),
+                   "vim made no swap file")
+        tmux("send-keys", "-t", session, "A", " (tmux)", "Escape", ":w", "Enter")
+        wait_until(lambda: len(writes(emulator)) == 1, "first :w sent nothing")
+        tmux("send-keys", "-t", session, "A", " again", "Escape", ":w", "Enter")
+        wait_until(lambda: len(writes(emulator)) == 2, "second :w sent nothing")
+        time.sleep(0.3)
+        screen = tmux("capture-pane", "-p", "-t", session).stdout
+        assert "changed" not in screen.lower(), screen
+        tmux("send-keys", "-t", session, ":q", "Enter")
+        wait_until(lambda: tmux("has-session", "-t", session, check=False).returncode != 0,
+                   "vim did not exit")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    assert_one_clean_patch(emulator, mnt, "description", before + " (tmux)")
+        tmux("kill-session", "-t", session, check=False)
+    assert [json.loads(e["body"]) for e in writes(emulator)] == \
+        [{"description": before + " (tmux)"}, {"description": before + " (tmux) again"}]
+    assert sorted(os.listdir(mnt.sync_dir)) == FIELD_FILES
 
 
 def test_nano_through_tmux(emulator, mnt):
@@ -341,10 +356,12 @@ def test_links_are_refused(emulator, mnt):
 def test_mkdir_rmdir_mv(emulator, mnt):
     acct = mnt.path(ACCOUNT_1)
     os.mkdir(f"{acct}/brand-new")
-    assert bodies(emulator) == [("POST", {"name": "brand-new", "destination_type": "NONE",
-                                          "update_mode": "MANUAL"})]
     made = emulator.sync("brand-new")
     assert read(f"{acct}/brand-new/id").decode().strip() == made["id"]
+    # filled from the create's answer: no GET at all
+    assert [(e["method"], json.loads(e["body"])) for e in emulator.log()] == \
+        [("POST", {"name": "brand-new", "destination_type": "NONE",
+                   "update_mode": "MANUAL"})]
     emulator.clear_log()
     os.rename(f"{acct}/brand-new", f"{acct}/renamed")
     assert bodies(emulator) == [("PATCH", {"name": "renamed"})]
@@ -381,6 +398,26 @@ def test_mkdir_of_a_name_taken_elsewhere_is_eexist(emulator, mnt):
     with pytest.raises(FileExistsError):
         os.mkdir(mnt.path(ACCOUNT_1, "made-elsewhere"))
     assert b"409" in read(mnt.path(ACCOUNT_1, "last_error"))
+
+
+def test_mkdir_uses_the_default_options(emulator):
+    with Mount(emulator, "default_destination_type=ZERO_TRUST_LIST",
+               "default_update_mode=AUTO", accounts=[ACCOUNT_1]) as m:
+        emulator.clear_log()
+        os.mkdir(m.path(ACCOUNT_1, "zt"))
+        assert bodies(emulator) == [("POST", {"name": "zt", "destination_type":
+                                              "ZERO_TRUST_LIST", "update_mode": "AUTO"})]
+        assert read(m.path(ACCOUNT_1, "zt", "destination_type")) == b"ZERO_TRUST_LIST\n"
+
+
+def test_mkdir_decodes_the_folder_name_rule(emulator, mnt):
+    os.mkdir(mnt.path(ACCOUNT_1, "a%2Fb"))
+    assert emulator.sync("a/b")
+    for bad in ("50%off", "x%@8f2c6d1e-0b4a-4c8e-9f1d-2a3b4c5d6e7f"):
+        with pytest.raises(OSError) as e:
+            os.mkdir(mnt.path(ACCOUNT_1, bad))
+        assert e.value.errno == errno.EINVAL
+    assert read(mnt.path(ACCOUNT_1, "last_error")) != b""
 
 
 def test_delete_destination_option(emulator):
