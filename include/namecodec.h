@@ -3,8 +3,9 @@
  * names, so that every sync has exactly one folder and none is hidden.
  *
  * The rule (also in README and the man page):
- *   1. '%', '/' and control bytes (0x01-0x1f, 0x7f) are written as %XX
- *      (two uppercase hex digits); every other byte stays as it is.
+ *   1. '%', '/', control bytes (0x01-0x1f, 0x7f) and bytes that are not
+ *      part of valid UTF-8 are written as %XX (two uppercase hex digits);
+ *      everything else stays as it is.
  *   2. When the result is empty, "." or "..", a reserved entry
  *      ("policies", "last_error"), shared by another sync of the account,
  *      or longer than NAME_MAX allows, "%@" and the sync id are appended

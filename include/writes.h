@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api_json.h"
 #include "cache.h"
 #include "tree.h"
 
@@ -34,6 +35,18 @@ struct writes_config {
 int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		enum field field, const char *content, size_t len,
 		const char *base)
+	__attribute__((warn_unused_result));
+
+/*
+ * What a save of content to field would send, checked as far as can be
+ * known without the API: a field file's value (content less one trailing
+ * newline, UTF-8 without NUL bytes; update_mode AUTO or MANUAL), or
+ * config.json's four string keys.  0 with out filled (for a field file
+ * only its member), -EINVAL with the reason in why, -EACCES for a field
+ * that cannot be written.  out is the caller's (sync_config_finish).
+ */
+int writes_parse_content(enum field field, const char *content, size_t len,
+			 struct sync_config *out, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 
 /* POST .../refresh; its result becomes what `refresh` reads. */

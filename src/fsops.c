@@ -20,13 +20,11 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "filebuf.h"
 #include "fsops.h"
 #include "log.h"
 #include "tree.h"
 #include "writes.h"
-
-/* The most a file of this mount may hold (a policy is a few KB). */
-#define FILE_MAX ((size_t)16 << 20)
 
 /*
  * An open file.  A field's bytes live here (a snapshot at open, then the
@@ -378,51 +376,6 @@ static int fsops_read(const char *path, char *buf, size_t size, off_t off,
 	return ret;
 }
 
-/* Writes n bytes at off into a growable buffer of *len bytes. */
-static int buffer_write(char **data, size_t *len, const char *src, size_t n,
-			off_t off)
-{
-	size_t end;
-	char *grown;
-
-	if (off < 0 || (size_t)off > FILE_MAX || n > FILE_MAX - (size_t)off)
-		return -EFBIG;
-	end = (size_t)off + n;
-	if (end > *len) {
-		grown = realloc(*data, end + 1);
-		if (!grown)
-			return -ENOMEM;
-		*data = grown;
-		/* a write past the end leaves a hole of zeros, as on disk */
-		memset(*data + *len, 0, (size_t)off > *len ? (size_t)off - *len
-							      : 0);
-		*len = end;
-		(*data)[end] = '\0';
-	}
-	memcpy(*data + off, src, n);
-	return 0;
-}
-
-static int buffer_truncate(char **data, size_t *len, off_t size)
-{
-	if (size < 0)
-		return -EINVAL;
-	if ((size_t)size > FILE_MAX)
-		return -EFBIG;
-	if ((size_t)size > *len) {
-		char *grown = realloc(*data, (size_t)size + 1);
-
-		if (!grown)
-			return -ENOMEM;
-		memset(grown + *len, 0, (size_t)size - *len);
-		*data = grown;
-	}
-	*len = (size_t)size;
-	if (*data)
-		(*data)[*len] = '\0';
-	return 0;
-}
-
 static int fsops_write(const char *path, const char *buf, size_t size,
 		       off_t off, struct fuse_file_info *fi)
 {
@@ -436,7 +389,7 @@ static int fsops_write(const char *path, const char *buf, size_t size,
 		s = scratch_of(of);
 		ret = -ENOENT;
 		if (s) {
-			ret = buffer_write(&s->data, &s->len, buf, size,
+			ret = filebuf_write(&s->data, &s->len, buf, size,
 					   of->append ? (off_t)s->len : off);
 			clock_gettime(CLOCK_REALTIME, &s->mtime);
 		}
@@ -444,7 +397,7 @@ static int fsops_write(const char *path, const char *buf, size_t size,
 		return ret ? ret : (int)size;
 	}
 	pthread_mutex_lock(&of->lock);
-	ret = buffer_write(&of->data, &of->len, buf, size,
+	ret = filebuf_write(&of->data, &of->len, buf, size,
 			   of->append ? (off_t)of->len : off);
 	if (!ret && size)
 		of->written = true;
@@ -609,7 +562,7 @@ static int fsops_truncate(const char *path, off_t size,
 
 	if (of && of->kind == NODE_FIELD) {
 		pthread_mutex_lock(&of->lock);
-		ret = buffer_truncate(&of->data, &of->len, size);
+		ret = filebuf_truncate(&of->data, &of->len, size);
 		pthread_mutex_unlock(&of->lock);
 		return ret;
 	}
@@ -621,7 +574,7 @@ static int fsops_truncate(const char *path, off_t size,
 		if (!n.scratch) {
 			ret = -ENOENT;
 		} else {
-			ret = buffer_truncate(&n.scratch->data,
+			ret = filebuf_truncate(&n.scratch->data,
 					      &n.scratch->len, size);
 			clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
 		}

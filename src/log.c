@@ -31,7 +31,8 @@ bool log_debug_enabled(void)
 	return debug_enabled;
 }
 
-static void log_line(int priority, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+log_line(int priority, const char *fmt, va_list ap)
 {
 	char line[2048];
 

@@ -12,6 +12,7 @@
 
 #include "ids.h"
 #include "namecodec.h"
+#include "utf8.h"
 
 static const char *const reserved[] = { "policies", "last_error", NULL };
 
@@ -30,28 +31,48 @@ static bool must_escape(unsigned char c)
 	return c == '%' || c == '/' || c < 0x20 || c == 0x7f;
 }
 
+/*
+ * Bytes to copy at p as they are: a whole valid UTF-8 character, or 0
+ * when the byte there must be escaped (see must_escape, invalid UTF-8).
+ */
+static size_t plain_run(const unsigned char *p, size_t left)
+{
+	if (*p < 0x80)
+		return must_escape(*p) ? 0 : 1;
+	return utf8_sequence_length(p, left);
+}
+
 char *namecodec_escape(const char *name)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0, i;
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name), n = 0, i, o = 0;
 	char *out;
 
-	for (p = (const unsigned char *)name; *p; p++)
-		n += must_escape(*p) ? 3 : 1;
+	for (i = 0; i < len;) {
+		size_t run = plain_run(p + i, len - i);
+
+		n += run ? run : 3;
+		i += run ? run : 1;
+	}
 	out = malloc(n + 1);
 	if (!out)
 		return NULL;
-	for (i = 0, p = (const unsigned char *)name; *p; p++) {
-		if (must_escape(*p)) {
-			out[i++] = '%';
-			out[i++] = hex[*p >> 4];
-			out[i++] = hex[*p & 15];
-		} else {
-			out[i++] = (char)*p;
+	for (i = 0; i < len;) {
+		size_t run = plain_run(p + i, len - i);
+
+		if (run) {
+			memcpy(out + o, p + i, run);
+			o += run;
+			i += run;
+			continue;
 		}
+		out[o++] = '%';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 15];
+		i++;
 	}
-	out[i] = '\0';
+	out[o] = '\0';
 	return out;
 }
 

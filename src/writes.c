@@ -20,6 +20,7 @@
 #include "api_json.h"
 #include "log.h"
 #include "namecodec.h"
+#include "utf8.h"
 #include "writes.h"
 
 /* The four writable fields, in the order of sync_state.shown. */
@@ -87,47 +88,6 @@ char *writes_base(struct account *a, const struct sync *s, enum field field)
 	return api_json_render_config(&view);
 }
 
-/* Whether s is valid UTF-8 (JSON strings must be). */
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n, k;
-		unsigned int cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n >= len - i)
-			return false;	/* the sequence runs past the end */
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Records a failure of sync_id (or the account) and logs it. */
 static int fail(struct account *a, const char *sync_id, const char *what,
 		const struct api_error *err, int ret)
@@ -177,18 +137,6 @@ static void show_answer(struct cache *c, struct account *a, struct sync *s,
 	account_unlock(a);
 }
 
-/* content less one trailing newline, checked to be sendable text. */
-static int field_text(const char *content, size_t len, char **out)
-{
-	if (len && content[len - 1] == '\n')
-		len--;
-	if (memchr(content, '\0', len) ||
-	    !valid_utf8((const unsigned char *)content, len))
-		return -EINVAL;
-	*out = strndup(content, len);
-	return *out ? 0 : -ENOMEM;
-}
-
 /* The sync's name, for messages (a copy, so no lock is needed later). */
 static void sync_label(struct account *a, const char *sync_id, char *out,
 		       size_t len)
@@ -201,12 +149,57 @@ static void sync_label(struct account *a, const char *sync_id, char *out,
 	account_unlock(a);
 }
 
+/* The slot of sync_config that holds writable field i. */
+static char **config_slot(struct sync_config *c, int i)
+{
+	char **slots[4] = { &c->name, &c->description, &c->policy,
+			    &c->update_mode };
+
+	return slots[i];
+}
+
+int writes_parse_content(enum field field, const char *content, size_t len,
+			 struct sync_config *out, char *why, size_t whylen)
+{
+	int idx = shown_index(field);
+	char **slot;
+
+	memset(out, 0, sizeof(*out));
+	if (field == FIELD_CONFIG)
+		return api_json_parse_config(content, len, out, why, whylen);
+	if (idx < 0) {
+		snprintf(why, whylen, "'%s' cannot be written",
+			 tree_field_name(field));
+		return -EACCES;
+	}
+	/* a field file holds its value and one newline */
+	if (len && content[len - 1] == '\n')
+		len--;
+	if (memchr(content, '\0', len) || !utf8_valid(content, len)) {
+		snprintf(why, whylen, "'%s' must be UTF-8 text without NUL bytes",
+			 tree_field_name(field));
+		return -EINVAL;
+	}
+	slot = config_slot(out, idx);
+	*slot = strndup(content, len);
+	if (!*slot)
+		return -ENOMEM;
+	if (field == FIELD_UPDATE_MODE && !sync_update_mode_valid(*slot)) {
+		snprintf(why, whylen,
+			 "update_mode must be AUTO or MANUAL, not '%.64s'",
+			 *slot);
+		sync_config_finish(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		enum field field, const char *content, size_t len,
 		const char *base)
 {
-	struct sync_config want = { 0 }, from = { 0 };
-	char *want_v[4] = { 0 }, *from_v[4] = { 0 };
+	struct sync_config want, from = { 0 };
+	char *want_v[4], *from_v[4] = { 0 };
 	struct sync_fields send = { 0 };
 	struct sync *server = NULL, *answer = NULL;
 	const char **send_v[4] = { &send.name, &send.description,
@@ -221,38 +214,22 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		 tree_field_name(field), label);
 
 	/* what the saver wants, checked before anything is sent */
-	if (field == FIELD_CONFIG) {
-		ret = api_json_parse_config(content, len, &want, why,
-					    sizeof(why));
-		if (ret)
-			return refuse(a, sync_id, what, EINVAL, "%s", why);
-		want_v[0] = want.name;
-		want_v[1] = want.description;
-		want_v[2] = want.policy;
-		want_v[3] = want.update_mode;
-		if (base && !api_json_parse_config(base, strlen(base), &from,
-						   why, sizeof(why))) {
-			from_v[0] = from.name;
-			from_v[1] = from.description;
-			from_v[2] = from.policy;
-			from_v[3] = from.update_mode;
-		}
-	} else if (idx >= 0) {
-		ret = field_text(content, len, &want_v[idx]);
-		if (ret)
-			return refuse(a, sync_id, what, EINVAL,
-				      "'%s' must be UTF-8 text without NUL bytes",
-				      tree_field_name(field));
-		if (field == FIELD_UPDATE_MODE &&
-		    !sync_update_mode_valid(want_v[idx])) {
-			ret = refuse(a, sync_id, what, EINVAL,
-				     "update_mode must be AUTO or MANUAL, not "
-				     "'%.64s'", want_v[idx]);
-			goto out_free;
-		}
-		from_v[idx] = base ? strdup(base) : NULL;
-	} else {
-		return -EACCES;
+	ret = writes_parse_content(field, content, len, &want, why,
+				   sizeof(why));
+	if (ret == -EINVAL)
+		return refuse(a, sync_id, what, EINVAL, "%s", why);
+	if (ret)
+		return ret;
+	for (i = 0; i < 4; i++)
+		want_v[i] = *config_slot(&want, i);
+	/* and what they were shown */
+	if (field == FIELD_CONFIG && base &&
+	    !api_json_parse_config(base, strlen(base), &from, why,
+				   sizeof(why))) {
+		for (i = 0; i < 4; i++)
+			from_v[i] = *config_slot(&from, i);
+	} else if (idx >= 0 && base) {
+		from_v[idx] = (char *)base;
 	}
 
 	/* the one read that tells what changed, and whether anyone else did */
@@ -317,13 +294,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 
 out_free:
 	sync_destroy(server);
-	if (field == FIELD_CONFIG) {
-		sync_config_finish(&want);
-		sync_config_finish(&from);
-	} else if (idx >= 0) {
-		free(want_v[idx]);
-		free(from_v[idx]);
-	}
+	sync_config_finish(&want);
+	sync_config_finish(&from);
 	return ret;
 }
 
@@ -379,7 +351,7 @@ static int name_for_folder(struct account *a, const char *sync_id,
 			      "such as %%2F (/) or %%25 (%%)");
 	if (ret)
 		return ret;
-	if (!valid_utf8((const unsigned char *)*name, strlen(*name))) {
+	if (!utf8_valid(*name, strlen(*name))) {
 		free(*name);
 		return refuse(a, sync_id, what, EINVAL,
 			      "a sync name must be UTF-8 text");

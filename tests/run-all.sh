@@ -5,10 +5,12 @@
 #   2. the integration suite (pytest over real mounts of the emulator),
 #      the SDK conformance test included;
 #   3. the whole integration suite again on an ASan+UBSan build with leak
-#      detection, where any sanitizer report fails the test that mounted.
+#      detection, where any sanitizer report fails the test that mounted;
+#   4. each libFuzzer target (clang-14) for FUZZ_SECONDS (default 60).
 #
-# Ends with one line "N passed, N failed" over all three.
-# Set SKIP_INSTALL=1 to skip the apt step, SKIP_SANITIZERS=1 to skip step 3.
+# Ends with one line "N passed, N failed" over all of them.
+# SKIP_INSTALL=1 skips the apt step, SKIP_SANITIZERS=1 step 3, SKIP_FUZZ=1
+# step 4.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -77,6 +79,34 @@ if [ "${SKIP_SANITIZERS:-}" != 1 ]; then
 	else
 		failed=$((failed + 1))
 		echo "== sanitizer build failed"
+	fi
+fi
+
+if [ "${SKIP_FUZZ:-}" != 1 ]; then
+	echo "== fuzzing, ${FUZZ_SECONDS:-60} s per target"
+	if CC=clang-14 build build-fuzz -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false; then
+		for target in api_json namecodec write_content; do
+			work=$(mktemp -d)
+			if build-fuzz/tests/fuzz/fuzz_$target \
+				-max_total_time="${FUZZ_SECONDS:-60}" \
+				-rss_limit_mb=2048 -print_final_stats=1 \
+				"$work" "tests/fuzz/corpus/$target" \
+				>"$results/fuzz-$target.log" 2>&1; then
+				passed=$((passed + 1))
+				echo "== fuzz $target: ok, $(grep -o \
+					'number_of_executed_units: [0-9]*' \
+					"$results/fuzz-$target.log" | grep -o '[0-9]*$') runs"
+			else
+				failed=$((failed + 1))
+				echo "== fuzz $target: FAILED"
+				tail -n 40 "$results/fuzz-$target.log"
+			fi
+			rm -rf "$work"
+		done
+	else
+		failed=$((failed + 1))
+		echo "== fuzz build failed"
 	fi
 fi
 

@@ -38,6 +38,20 @@ static void slash_percent_and_control_should_be_escaped(void)
 	free(f);
 }
 
+static void invalid_utf8_should_be_escaped_and_decode_back(void)
+{
+	const char name[] = "bad\xff\xc3(\xe2\x82ok\xc3\xa9";
+	const char *id = NULL;
+	char *f = folder_for(name, false);
+	char *back = NULL;
+
+	CHECK_STR(f, "bad%FF%C3(%E2%82ok\xc3\xa9");
+	CHECK(namecodec_decode(f, &id, &back) == 0);
+	CHECK_STR(back, name);
+	free(f);
+	free(back);
+}
+
 static void unusable_names_should_get_the_id(void)
 {
 	const char *names[] = { "", ".", "..", "policies", "last_error" };
@@ -124,6 +138,7 @@ int main(void)
 {
 	RUN(ordinary_names_should_stay_as_typed);
 	RUN(slash_percent_and_control_should_be_escaped);
+	RUN(invalid_utf8_should_be_escaped_and_decode_back);
 	RUN(unusable_names_should_get_the_id);
 	RUN(shared_names_should_get_the_id);
 	RUN(long_names_should_fit_255_bytes);
