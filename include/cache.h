@@ -88,7 +88,12 @@ struct account {
 	struct strmap by_folder;	/* folder -> entry index + 1 */
 	struct strmap by_id;		/* sync id -> entry index + 1 */
 	struct freshness listing;
-	struct timespec newest;		/* newest last_user_update_at */
+	/* bumped by every write this mount takes into the listing, so that
+	 * a fetch that was under way meanwhile is not trusted over it */
+	unsigned long mutations;
+	/* newest last_user_update_at in ns: read without the lock (stat of
+	 * the account folder), so one atomic word */
+	_Atomic long long newest_ns;
 
 	struct prebuilt_entry *prebuilt;
 	size_t nprebuilt;
@@ -161,7 +166,7 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 void account_expire_listing(struct account *a);
 
 /* Locked; forgets a deleted sync. */
-void account_remove_sync(struct account *a, const char *id);
+void account_remove_sync(struct cache *c, struct account *a, const char *id);
 
 /* A number unique to key for the life of the mount (inode numbers). */
 uint64_t cache_serial(struct cache *c, const char *key);

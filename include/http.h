@@ -71,6 +71,13 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 	__attribute__((warn_unused_result));
 void http_response_finish(struct http_response *resp);
 
+/*
+ * Whether url names a loopback host (127.0.0.0/8, ::1 or localhost) as
+ * libcurl will parse it, so that "http://127.0.0.1@evil.example/" is not
+ * taken for one.
+ */
+bool http_url_is_loopback(const char *url);
+
 /* libcurl's version string, for --version. */
 const char *http_library_version(void);
 

@@ -16,7 +16,7 @@ struct options {
 	bool show_help;
 	bool show_version;
 	bool read_only;
-	bool delete_destination;
+	int delete_destination;	/* int: fuse_opt stores an int */
 
 	char *token_file;
 	char *api_url;
@@ -53,8 +53,5 @@ int options_resolve(struct options *opts)
 void options_finish(struct options *opts);
 
 void options_print_help(const char *progname);
-
-/* Whether url's host is a loopback address (plain http is allowed). */
-bool options_url_is_loopback(const char *url);
 
 #endif

@@ -45,6 +45,10 @@ struct api *api_create(const struct api_config *cfg)
 	if (!api)
 		return NULL;
 	api->base_url = strdup(cfg->base_url);
+	/* "https://host/client/v4/" would make "//accounts" */
+	while (api->base_url && *api->base_url &&
+	       api->base_url[strlen(api->base_url) - 1] == '/')
+		api->base_url[strlen(api->base_url) - 1] = '\0';
 	api->cafile = cfg->cafile ? strdup(cfg->cafile) : NULL;
 	api->timeout_ms = cfg->timeout_ms;
 	api->retries = cfg->retries;

@@ -127,9 +127,13 @@ static int sync_from_json(const cJSON *obj, struct sync **out)
 	    take_string(obj, "includes_discoveries_until", false,
 			&s->includes_discoveries_until))
 		goto out_destroy;
-	/* the id becomes part of URLs and inode keys: only a UUID will do */
+	/* the id becomes part of URLs and inode keys: only a UUID will do,
+	 * and always in one case so that lookups by id are exact */
 	if (!ids_is_uuid(s->id))
 		goto out_destroy;
+	for (char *p = s->id; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
 
 	errors = cJSON_GetObjectItemCaseSensitive(obj, "errors");
 	if (errors && !cJSON_IsNull(errors))
@@ -193,7 +197,7 @@ static bool has_duplicate_ids(struct sync_list *list)
 	memcpy(sorted, list->items, list->count * sizeof(*sorted));
 	qsort(sorted, list->count, sizeof(*sorted), compare_ids);
 	for (i = 1; i < list->count && !dup; i++)
-		dup = !strcasecmp(sorted[i - 1]->id, sorted[i]->id);
+		dup = !strcmp(sorted[i - 1]->id, sorted[i]->id);
 	free(sorted);
 	return dup;
 }

@@ -283,20 +283,21 @@ out_free:
 
 static void find_newest(struct account *a)
 {
+	long long newest = 0;
 	size_t i;
 
-	a->newest = (struct timespec){ 0 };
 	for (i = 0; i < a->count; i++) {
 		struct timespec t;
+		long long ns;
 
 		if (sync_parse_time(a->entries[i].sync->last_user_update_at,
 				    &t))
 			continue;
-		if (t.tv_sec > a->newest.tv_sec ||
-		    (t.tv_sec == a->newest.tv_sec &&
-		     t.tv_nsec > a->newest.tv_nsec))
-			a->newest = t;
+		ns = (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+		if (ns > newest)
+			newest = ns;
 	}
+	atomic_store(&a->newest_ns, newest);
 }
 
 /* Locked: replaces the listing with list (whose syncs it takes). */
@@ -444,7 +445,8 @@ static int lock_fresh(struct cache *c, struct account *a,
 	struct policy_list policies = { 0 };
 	struct api_error err = { 0 };
 	unsigned int gen;
-	int ret;
+	bool raced = false;
+	int tries, ret;
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
@@ -470,10 +472,24 @@ static int lock_fresh(struct cache *c, struct account *a,
 	}
 
 	f->fetching = true;
-	gen = atomic_load(&drop_generation);
-	pthread_mutex_unlock(&a->lock);
-	ret = fetch(c, a, kind, &list, &policies, &err);
-	pthread_mutex_lock(&a->lock);
+	for (tries = 0;; tries++) {
+		unsigned long mutations = a->mutations;
+
+		gen = atomic_load(&drop_generation);
+		pthread_mutex_unlock(&a->lock);
+		ret = fetch(c, a, kind, &list, &policies, &err);
+		pthread_mutex_lock(&a->lock);
+		raced = kind == FETCH_LISTING && a->mutations != mutations;
+		/*
+		 * A write landed while the listing was on its way: the listing
+		 * may predate it.  Ask again rather than show older data over
+		 * the write's answer (a few times at most, then take it as
+		 * stale so that the next use asks again).
+		 */
+		if (ret || !raced || tries == 2)
+			break;
+		sync_list_finish(&list);
+	}
 
 	if (!ret)
 		ret = kind == FETCH_LISTING ? install_listing(c, a, &list) :
@@ -482,8 +498,7 @@ static int lock_fresh(struct cache *c, struct account *a,
 	policy_list_finish(&policies);
 	clock_gettime(CLOCK_MONOTONIC, &f->at);
 	f->drop_generation = gen;
-	f->expired = false;
-	f->result = ret;
+	f->expired = raced;
 	if (!ret) {
 		f->have = true;
 	} else {
@@ -607,6 +622,7 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 {
 	struct cache_entry *e = account_by_id(a, s->id);
 
+	a->mutations++;
 	if (e) {
 		sync_destroy(e->sync);
 		free(e->status_json);
@@ -632,16 +648,18 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 
 void account_expire_listing(struct account *a)
 {
+	a->mutations++;
 	a->listing.expired = true;
 }
 
-void account_remove_sync(struct account *a, const char *id)
+void account_remove_sync(struct cache *c, struct account *a, const char *id)
 {
 	struct cache_entry *e = account_by_id(a, id);
 	size_t i;
 
 	if (!e)
 		return;
+	a->mutations++;
 	i = (size_t)(e - a->entries);
 	sync_destroy(e->sync);
 	free(e->folder);
@@ -651,16 +669,9 @@ void account_remove_sync(struct account *a, const char *id)
 		(a->count - i - 1) * sizeof(*e));
 	a->count--;
 	state_destroy(strmap_remove(&a->states, id));
-	/* indexes hold positions: rebuild them */
-	strmap_finish(&a->by_folder);
-	strmap_finish(&a->by_id);
-	for (i = 0; i < a->count; i++) {
-		if (strmap_put(&a->by_folder, a->entries[i].folder,
-			       (void *)(i + 1)) ||
-		    strmap_put(&a->by_id, a->entries[i].sync->id,
-			       (void *)(i + 1)))
-			log_error("out of memory indexing '%s'", a->id);
-	}
+	/* a name shared with the removed sync may now stand plain */
+	if (name_entries(c, a))
+		log_error("out of memory naming the syncs of '%s'", a->id);
 	find_newest(a);
 }
 

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,13 +472,19 @@ static int fsops_release(const char *path, struct fuse_file_info *fi)
 }
 
 /* Locked account: adds an empty scratch file to the sync's folder. */
+/*
+ * Scratch files take serials from their own counter, above any serial
+ * cache_serial() will ever hand out, so that the many short-lived files
+ * editors make do not grow the mount-wide serial table.
+ */
+#define SCRATCH_SERIAL_BASE ((uint64_t)1 << 40)
+
 static struct scratch *scratch_add(struct account *a, const char *sync_id,
 				   const char *name, mode_t mode)
 {
-	static unsigned long made;
+	static _Atomic uint64_t made;
 	struct sync_state *st = account_state(a, sync_id);
 	struct scratch *s;
-	char key[400];
 
 	if (!st)
 		return NULL;
@@ -487,9 +495,7 @@ static struct scratch *scratch_add(struct account *a, const char *sync_id,
 	}
 	s->mode = mode & 07777;
 	clock_gettime(CLOCK_REALTIME, &s->mtime);
-	snprintf(key, sizeof(key), "x:%s/%lu", sync_id,
-		 __atomic_add_fetch(&made, 1, __ATOMIC_RELAXED));
-	s->serial = cache_serial(ctx()->cache, key);
+	s->serial = SCRATCH_SERIAL_BASE + atomic_fetch_add(&made, 1);
 	s->next = st->scratch;
 	st->scratch = s;
 	return s;
@@ -706,6 +712,10 @@ static int field_to_scratch(const char *from, const struct rename_side *dst)
 
 	if (ret)
 		return ret;
+	if (n.kind != NODE_FIELD) {
+		tree_release(&n);
+		return -ENOENT;
+	}
 	ret = tree_content(&n, &data, &len);
 	if (!ret) {
 		struct sync_state *st = strmap_get(&n.account->states,
@@ -744,8 +754,12 @@ static int scratch_to_field(const char *from, const struct rename_side *dst)
 
 	if (ret)
 		return ret;
+	if (n.kind != NODE_SCRATCH || !n.scratch) {
+		tree_release(&n);
+		return -ENOENT;
+	}
 	ret = tree_content(&n, &data, &len);
-	serial = n.scratch ? n.scratch->serial : 0;
+	serial = n.scratch->serial;
 	if (!ret)
 		base = writes_base(n.account, n.entry->sync, dst->field);
 	tree_release(&n);
@@ -761,13 +775,23 @@ static int scratch_to_field(const char *from, const struct rename_side *dst)
 	free(base);
 	if (ret)
 		return ret;	/* the scratch stays: nothing is lost */
-	/* the rename is done: the scratch name is gone */
-	if (!tree_resolve(c->cache, from, &n)) {
-		if (n.kind == NODE_SCRATCH && n.scratch &&
-		    n.scratch->serial == serial)
-			scratch_remove(n.account, n.entry->sync->id, n.scratch);
-		tree_release(&n);
+	/*
+	 * The rename is done: the scratch name is gone.  Found again by
+	 * identity, not by path: saving `name` renamed the folder.
+	 */
+	account_lock(dst->account);
+	{
+		struct sync_state *st = strmap_get(&dst->account->states,
+						   dst->sync_id);
+		struct scratch *s;
+
+		for (s = st ? st->scratch : NULL; s; s = s->next)
+			if (s->serial == serial)
+				break;
+		if (s)
+			scratch_remove(dst->account, dst->sync_id, s);
 	}
+	account_unlock(dst->account);
 	return 0;
 }
 
@@ -782,6 +806,11 @@ static int scratch_rename(const char *from, const struct rename_side *dst)
 
 	if (ret)
 		return ret;
+	/* the listing may have changed since rename looked (a remote rename) */
+	if (n.kind != NODE_SCRATCH || !n.scratch) {
+		tree_release(&n);
+		return -ENOENT;
+	}
 	st = strmap_get(&n.account->states, n.entry->sync->id);
 	for (s = st ? st->scratch : NULL; s; s = s->next)
 		if (!strcmp(s->name, dst->leaf) && s != n.scratch)

@@ -16,6 +16,7 @@
  * pass HTTP_MAX_BODY, so a hostile or broken server cannot make the
  * daemon allocate without limit.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -163,8 +164,8 @@ static long parse_ms(const char *v, long scale)
 	char *end;
 	double d = strtod(v, &end);
 
-	if (end == v || *end || d < 0 || d > 1e9)
-		return -1;
+	if (end == v || *end || !(d >= 0 && d <= 1e9))
+		return -1;	/* also NaN */
 	return (long)(d * scale);
 }
 
@@ -235,6 +236,17 @@ static enum http_transport classify(CURLcode rc)
 	}
 }
 
+/* Appends one header line; false (list unchanged) when out of memory. */
+static bool append_header(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *grown = curl_slist_append(*list, line);
+
+	if (!grown)
+		return false;
+	*list = grown;
+	return true;
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -265,17 +277,18 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 		return -ENOMEM;
 	}
 	for (h = req->headers; h && *h; h++) {
-		struct curl_slist *grown = curl_slist_append(headers, *h);
-
-		if (!grown) {
+		if (!append_header(&headers, *h)) {
 			ret = -ENOMEM;
 			resp->request_sent = false;
 			goto out_give_back;
 		}
-		headers = grown;
 	}
 	/* an empty Expect: stops curl from waiting for "100 Continue" */
-	headers = curl_slist_append(headers, "Expect:");
+	if (!append_header(&headers, "Expect:")) {
+		ret = -ENOMEM;
+		resp->request_sent = false;
+		goto out_give_back;
+	}
 
 	curl_easy_setopt(curl, CURLOPT_URL, req->url);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
@@ -310,7 +323,11 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)0);
-		headers = curl_slist_append(headers, "Content-Type:");
+		if (!append_header(&headers, "Content-Type:")) {
+			ret = -ENOMEM;
+			resp->request_sent = false;
+			goto out_give_back;
+		}
 	}
 
 	rc = curl_easy_perform(curl);
@@ -354,6 +371,27 @@ void http_response_finish(struct http_response *resp)
 	free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
+}
+
+bool http_url_is_loopback(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	struct in_addr v4;
+	bool loopback = false;
+
+	if (!u)
+		return false;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (!strcasecmp(host, "localhost") || !strcmp(host, "[::1]"))
+			loopback = true;
+		else if (inet_pton(AF_INET, host, &v4) == 1)
+			loopback = (ntohl(v4.s_addr) >> 24) == 127;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return loopback;
 }
 
 const char *http_library_version(void)

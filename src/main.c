@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 
 #include "api.h"
 #include "api_json.h"
@@ -128,8 +129,16 @@ static int serve(struct fuse_args *args, struct options *opts,
 {
 	struct fuse_loop_config *loop;
 	struct fuse *fuse;
+	struct statvfs sv;
 	int ret = 1;
 
+	/* statfs, unlike stat, is never answered from the kernel's cache */
+	if (statvfs(opts->mountpoint, &sv) && errno == ENOTCONN) {
+		fprintf(stderr, "catsyncfs: '%s' is a stale mount left by a "
+				"crash; run: fusermount3 -u %s\n",
+			opts->mountpoint, opts->mountpoint);
+		return 1;
+	}
 	fuse = fuse_new(args, fsops_operations(), sizeof(struct fuse_operations),
 			context);
 	if (!fuse)
@@ -152,7 +161,13 @@ static int serve(struct fuse_args *args, struct options *opts,
 		goto out_signals;
 	fuse_loop_cfg_set_clone_fd(loop, 0);
 	fuse_loop_cfg_set_idle_threads(loop, 10);
-	ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
+	ret = fuse_loop_mt(fuse, loop);
+	/*
+	 * libfuse ends the loop with the number of the signal that stopped
+	 * it: SIGTERM, SIGINT and SIGHUP are a clean shutdown (every request
+	 * in flight was answered before the loop returned).
+	 */
+	ret = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);
 
 out_signals:
@@ -211,6 +226,8 @@ int main(int argc, char *argv[])
 		goto out_cache;
 	if (opts.read_only)
 		fuse_opt_add_arg(&args, "-oro");
+	/* shows as "catsyncfs on /mnt/cf type fuse.catsyncfs" in mount(8) */
+	fuse_opt_insert_arg(&args, 1, "-ofsname=catsyncfs,subtype=catsyncfs");
 	ret = serve(&args, &opts, &context);
 
 out_cache:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http.h"
 #include "options.h"
 #include "sync.h"
 
@@ -203,27 +204,6 @@ fail_wipe:
 	return -1;
 }
 
-bool options_url_is_loopback(const char *url)
-{
-	const char *host = strstr(url, "://");
-	char name[256];
-	size_t len;
-
-	if (!host)
-		return false;
-	host += 3;
-	if (*host == '[') {
-		len = strcspn(host, "]");
-		return len == 4 && !strncmp(host + 1, "::1", 3);
-	}
-	len = strcspn(host, ":/?#");
-	if (len >= sizeof(name))
-		return false;
-	memcpy(name, host, len);
-	name[len] = '\0';
-	return !strcasecmp(name, "localhost") || !strncmp(name, "127.", 4);
-}
-
 static int check_url(struct options *opts)
 {
 	const char *url = opts->base_url;
@@ -231,7 +211,7 @@ static int check_url(struct options *opts)
 	if (!strncasecmp(url, "https://", 8))
 		return 0;
 	if (!strncasecmp(url, "http://", 7)) {
-		if (options_url_is_loopback(url))
+		if (http_url_is_loopback(url))
 			return 0;
 		fprintf(stderr, "catsyncfs: refusing plain http to '%s': the "
 				"token would travel in clear; use https\n",

@@ -11,6 +11,7 @@
  * rsync finds nothing to send.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -342,12 +343,16 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 	struct timespec t = c->started;
 
 	switch (n->kind) {
-	case NODE_ACCOUNT:
-		/* the account is not locked here: a racy read of a timespec
-		 * at worst shows the previous listing's time */
-		if (n->account->newest.tv_sec)
-			t = n->account->newest;
+	case NODE_ACCOUNT: {
+		/* not locked here: one atomic word */
+		long long ns = atomic_load(&n->account->newest_ns);
+
+		if (ns) {
+			t.tv_sec = ns / 1000000000LL;
+			t.tv_nsec = ns % 1000000000LL;
+		}
 		break;
+	}
 	case NODE_ACCOUNT_ERROR:
 		if (n->account->last_error)
 			t = n->account->error_time;

@@ -339,6 +339,7 @@ static int name_for_folder(struct account *a, const char *sync_id,
 			   const char *what, const char *folder, char **name)
 {
 	const char *id;
+	char *canonical;
 	int ret = namecodec_decode(folder, &id, name);
 
 	if (ret == 1)
@@ -351,6 +352,22 @@ static int name_for_folder(struct account *a, const char *sync_id,
 			      "such as %%2F (/) or %%25 (%%)");
 	if (ret)
 		return ret;
+	/*
+	 * Only the folder name the rule itself gives the new name will do:
+	 * "%41" or "a%2fb" would create a sync whose folder is "A" or
+	 * "a%2Fb", and the folder the user asked for would not exist.
+	 */
+	canonical = namecodec_escape(*name);
+	if (!canonical || strcmp(canonical, folder) ||
+	    !namecodec_plain_ok(canonical)) {
+		free(canonical);
+		free(*name);
+		return refuse(a, sync_id, what, EINVAL,
+			      "'%s' is not how the folder-name rule writes a "
+			      "name (write %%2F for '/', %%25 for '%%', "
+			      "nothing else escaped)", folder);
+	}
+	free(canonical);
 	if (!utf8_valid(*name, strlen(*name))) {
 		free(*name);
 		return refuse(a, sync_id, what, EINVAL,
@@ -400,9 +417,16 @@ int writes_delete(struct cache *c, const struct writes_config *cfg,
 		return fail(a, sync_id, what, &err, ret);
 	/* gone either way: a 404 means someone deleted it first */
 	account_lock(a);
-	account_remove_sync(a, sync_id);
+	account_remove_sync(c, a, sync_id);
 	account_unlock(a);
-	return ret;
+	/*
+	 * A 404 means it is gone already: deleted elsewhere, or by our own
+	 * first attempt whose answer was lost before a retry.  Either way
+	 * the folder is gone as the user asked.
+	 */
+	if (ret == -ENOENT)
+		log_info("'%s' was already deleted", label);
+	return 0;
 }
 
 int writes_rename(struct cache *c, struct account *a, const char *sync_id,

@@ -36,6 +36,14 @@ def daemon_binary():
     return os.path.join(build, "src", "catsyncfs")
 
 
+def is_mounted(path):
+    """True while anything is mounted on path, a dead mount included
+    (os.path.ismount cannot stat a dead FUSE mount)."""
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
 def bad_lines(text):
     return [line for line in text.splitlines()
             if BAD_OUTPUT.search(line) and not HARMLESS.search(line)]
@@ -123,8 +131,10 @@ class Mount:
 
     def cleanup(self):
         """Never leaves a mount behind, whatever happened."""
-        if os.path.ismount(self.dir):
-            subprocess.run(["fusermount3", "-u", "-z", self.dir])
+        for _ in range(5):
+            if not is_mounted(self.dir):
+                break
+            subprocess.run(["fusermount3", "-u", "-z", self.dir], capture_output=True)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -168,6 +178,8 @@ def run_mount_command(emu, *options, env=None, token=None, timeout=30):
                               text=True, timeout=timeout, env=environment)
         return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
     finally:
-        if os.path.ismount(mnt):
-            subprocess.run(["fusermount3", "-u", "-z", mnt])
+        for _ in range(5):
+            if not is_mounted(mnt):
+                break
+            subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True)
         os.rmdir(mnt)

@@ -284,9 +284,12 @@ def test_missing_token_is_named(emulator):
     assert "no API token" in out
 
 
-def test_plain_http_only_to_loopback(emulator):
-    code, out, _ = run_mount_command(None, "api_url=http://example.com/client/v4",
-                                     token="t")
+@pytest.mark.parametrize("url", ["http://example.com/client/v4",
+                                 "http://127.0.0.1@example.com/client/v4",
+                                 "http://localhost:80@example.com/",
+                                 "http://127.example.com/"])
+def test_plain_http_only_to_loopback(url):
+    code, out, _ = run_mount_command(None, f"api_url={url}", token="t")
     assert code != 0 and "plain http" in out
 
 

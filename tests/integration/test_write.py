@@ -420,6 +420,47 @@ def test_mkdir_decodes_the_folder_name_rule(emulator, mnt):
     assert read(mnt.path(ACCOUNT_1, "last_error")) != b""
 
 
+def test_sed_on_name_renames_the_folder_and_leaves_nothing_behind(emulator, mnt):
+    acct = mnt.path(ACCOUNT_1)
+    r = sh(f"sed -i 's/$/-x/' {acct}/eu-subnets/name")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(f"{acct}/eu-subnets-x")) == FIELD_FILES
+    os.rmdir(f"{acct}/eu-subnets-x")
+    assert "eu-subnets-x" not in [s["name"] for s in emulator.syncs()]
+
+
+@pytest.mark.parametrize("folder", ["%41bc", "x%2fy", "tab\tname", "%FF"])
+def test_mkdir_of_a_non_canonical_folder_name_is_einval(emulator, mnt, folder):
+    with pytest.raises(OSError) as e:
+        os.mkdir(mnt.path(ACCOUNT_1, folder))
+    assert e.value.errno == errno.EINVAL
+    assert writes(emulator) == []
+
+
+def test_removing_one_of_two_namesakes_gives_the_other_its_plain_name(emulator, mnt):
+    emulator.insert_sync(ACCOUNT_1, {"name": "twin"})
+    emulator.insert_sync(ACCOUNT_1, {"name": "twin"})
+    mnt.drop_cache()
+    acct = mnt.path(ACCOUNT_1)
+    twins = sorted(f for f in os.listdir(acct) if f.startswith("twin"))
+    assert len(twins) == 2 and all("%@" in t for t in twins)
+    os.rmdir(os.path.join(acct, twins[0]))
+    assert "twin" in os.listdir(acct)
+
+
+def test_delete_destination_after_token_file(emulator, tmp_path):
+    """A value-less option after token_file= must not disturb it."""
+    token = tmp_path / "token"
+    token.write_text(emulator.token + "\n")
+    token.chmod(0o600)
+    with Mount(emulator, f"token_file={token}", "delete_destination",
+               accounts=[ACCOUNT_1], token="") as m:
+        emulator.clear_log()
+        os.rmdir(m.path(ACCOUNT_1, "eu-subnets"))
+        assert [(e["method"], e["query"]) for e in writes(emulator)] == \
+            [("DELETE", "delete_destination=true")]
+
+
 def test_delete_destination_option(emulator):
     with Mount(emulator, "delete_destination", accounts=[ACCOUNT_1]) as m:
         emulator.clear_log()
