@@ -170,6 +170,9 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id);
 
 /* A number unique to key for the life of the mount (inode numbers). */
 uint64_t cache_serial(struct cache *c, const char *key);
+/* Drops the serial of a deleted sync, so that creating and deleting syncs
+ * does not grow the table for the life of the mount. */
+void cache_forget_serial(struct cache *c, const char *prefix, const char *id);
 
 
 

@@ -62,6 +62,16 @@ uint64_t cache_serial(struct cache *c, const char *key)
 	return serial;
 }
 
+void cache_forget_serial(struct cache *c, const char *prefix, const char *id)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s%s", prefix, id);
+	pthread_mutex_lock(&c->serial_lock);
+	strmap_remove(&c->serials, key);
+	pthread_mutex_unlock(&c->serial_lock);
+}
+
 static struct account *account_create(struct cache *c, const char *id)
 {
 	struct account *a = calloc(1, sizeof(*a));
@@ -661,6 +671,7 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 		return;
 	a->mutations++;
 	i = (size_t)(e - a->entries);
+	cache_forget_serial(c, "s:", id);
 	sync_destroy(e->sync);
 	free(e->folder);
 	free(e->status_json);

@@ -279,7 +279,14 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		ret = fail(a, sync_id, what, &err, ret);
 		goto out_free;
 	}
+	/*
+	 * One critical section: a reader must never see the listing before
+	 * the answer is in it and note that older value as shown, which
+	 * would make this writer's next save look like a lost update.
+	 */
 	account_lock(a);
+	if (account_apply_sync(c, a, answer))
+		log_error("out of memory keeping the answer for '%s'", label);
 	for (i = 0; i < 4; i++) {
 		struct sync_state *st = want_v[i] ? account_state(a, sync_id) :
 						    NULL;
@@ -289,8 +296,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 			st->shown[i] = strdup(want_v[i]);
 		}
 	}
+	account_clear_error(a, sync_id);
 	account_unlock(a);
-	show_answer(c, a, answer, true);
 
 out_free:
 	sync_destroy(server);
