@@ -27,7 +27,32 @@ struct options {
 	long syncs;
 	const char *log_path;
 	long rate_max;
+	const char *tls_cert;	/* PEM files: serve https (tests of cafile=) */
+	const char *tls_key;
 };
+
+/* A whole (small) file as a NUL-terminated string, or NULL. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+	    size < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)size + 1))) {
+		if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+			free(text);
+			text = NULL;
+		} else {
+			text[size] = '\0';
+		}
+	}
+	fclose(f);
+	return text;
+}
 
 static void usage(FILE *out)
 {
@@ -48,6 +73,8 @@ static void usage(FILE *out)
 	      "  --rate-limit          enforce 1200 requests per 300 s\n"
 	      "  --rate-limit-max N    window size for testing (1200)\n"
 	      "  --log PATH            append the request log as JSON lines\n"
+	      "  --tls-cert PEM --tls-key PEM   serve https with this "
+	      "certificate\n"
 	      "  --help, --version\n"
 	      "\n"
 	      "Prints the base URL (http://ADDR:PORT/client/v4) on stdout "
@@ -83,7 +110,7 @@ static int parse_args(int argc, char **argv, struct options *opt,
 {
 	enum { O_LISTEN = 256, O_PORT, O_TOKEN, O_EMAIL, O_KEY, O_SEED,
 	       O_SYNCS, O_BYTES, O_LATENCY, O_RATE, O_RATE_MAX, O_LOG,
-	       O_HELP, O_VERSION };
+	       O_TLS_CERT, O_TLS_KEY, O_HELP, O_VERSION };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "port", required_argument, NULL, O_PORT },
@@ -97,6 +124,8 @@ static int parse_args(int argc, char **argv, struct options *opt,
 		{ "rate-limit", no_argument, NULL, O_RATE },
 		{ "rate-limit-max", required_argument, NULL, O_RATE_MAX },
 		{ "log", required_argument, NULL, O_LOG },
+		{ "tls-cert", required_argument, NULL, O_TLS_CERT },
+		{ "tls-key", required_argument, NULL, O_TLS_KEY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -123,6 +152,12 @@ static int parse_args(int argc, char **argv, struct options *opt,
 			break;
 		case O_SEED:
 			opt->seed = optarg;
+			break;
+		case O_TLS_CERT:
+			opt->tls_cert = optarg;
+			break;
+		case O_TLS_KEY:
+			opt->tls_key = optarg;
 			break;
 		case O_SYNCS:
 			if (parse_long(optarg, 0, 1000000, &opt->syncs))
@@ -207,6 +242,7 @@ int main(int argc, char **argv)
 	uint16_t bound = 0;
 	struct emu emu;
 	sigset_t sigs;
+	char *cert = NULL, *key = NULL;
 	int rc, sig;
 
 	if (emu_init(&emu) < 0) {
@@ -245,17 +281,31 @@ int main(int argc, char **argv)
 		"latency %ld ms, rate limit %s\n", emu.store.n_accounts,
 		emu.cfg.token, emu.cfg.latency_ms,
 		emu.cfg.rate_limit ? "on" : "off");
-	srv = server_create(&emu, opt.listen, (uint16_t)opt.port, &bound);
+	if (!opt.tls_cert != !opt.tls_key) {
+		fprintf(stderr, "catsyncfs-emulator: --tls-cert and --tls-key "
+			"go together\n");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (opt.tls_cert && (!(cert = read_file(opt.tls_cert)) ||
+			     !(key = read_file(opt.tls_key)))) {
+		fprintf(stderr, "catsyncfs-emulator: cannot read the TLS "
+			"certificate or key\n");
+		rc = -EINVAL;
+		goto out;
+	}
+	srv = server_create(&emu, opt.listen, (uint16_t)opt.port, &bound,
+			    cert, key);
 	if (!srv) {
 		rc = -EADDRNOTAVAIL;
 		goto out;
 	}
 	if (strchr(opt.listen, ':'))
-		printf("http://[%s]:%u/client/v4\n", opt.listen,
-		       (unsigned int)bound);
+		printf("%s://[%s]:%u/client/v4\n", cert ? "https" : "http",
+		       opt.listen, (unsigned int)bound);
 	else
-		printf("http://%s:%u/client/v4\n", opt.listen,
-		       (unsigned int)bound);
+		printf("%s://%s:%u/client/v4\n", cert ? "https" : "http",
+		       opt.listen, (unsigned int)bound);
 	fflush(stdout);
 
 	while (sigwait(&sigs, &sig) != 0)
@@ -264,6 +314,8 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	server_destroy(srv);
+	free(cert);
+	free(key);
 	emu_finish(&emu);
 	return rc < 0 ? 1 : 0;
 }

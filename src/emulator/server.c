@@ -498,7 +498,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 }
 
 struct server *server_create(struct emu *emu, const char *addr,
-			     uint16_t port, uint16_t *bound)
+			     uint16_t port, uint16_t *bound,
+			     const char *tls_cert, const char *tls_key)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -522,6 +523,8 @@ struct server *server_create(struct emu *emu, const char *addr,
 			"address\n", addr);
 		return NULL;
 	}
+	if (tls_cert)
+		flags |= MHD_USE_TLS;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return NULL;
@@ -535,6 +538,9 @@ struct server *server_create(struct emu *emu, const char *addr,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+		/* with TLS, the PEM texts; else the list ends here */
+		tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, tls_key,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "catsyncfs-emulator: cannot listen on %s "

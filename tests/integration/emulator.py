@@ -17,6 +17,7 @@ import os
 import re
 import select
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -104,7 +105,13 @@ class Emulator:
         """Send exactly these headers (plus Host, Content-Length) to `target`
         (path and query from the server root). Returns (status, headers,
         bytes). Connection errors propagate."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if self.base_url.startswith("https:"):
+            # the tests' own self-signed certificate (--tls-cert)
+            conn = http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout,
+                context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.putrequest(method, target, skip_accept_encoding=True)
             for name, value in (headers or {}).items():

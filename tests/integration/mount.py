@@ -61,7 +61,7 @@ class Mount:
     """
 
     def __init__(self, emu, *options, env=None, token=None, accounts=None,
-                 args=(), timeout=15.0):
+                 args=(), timeout=15.0, wrapper=None):
         self.emu = emu
         self.token = emu.token if token is None else token
         self.dir = tempfile.mkdtemp(prefix="catsyncfs-mnt-")
@@ -74,7 +74,8 @@ class Mount:
                        if not k.startswith("CLOUDFLARE_")}
         environment["CLOUDFLARE_API_TOKEN"] = self.token
         environment.update(env or {})
-        wrapper = shlex.split(os.environ.get("CATSYNCFS_WRAPPER", ""))
+        if wrapper is None:
+            wrapper = shlex.split(os.environ.get("CATSYNCFS_WRAPPER", ""))
         self.cmd = [*wrapper, daemon_binary(), "-f", "-d", "-o", ",".join(opts),
                     *args, self.dir]
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,

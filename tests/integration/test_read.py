@@ -371,3 +371,28 @@ def test_version_names_every_library():
                          text=True, check=True).stdout
     for word in ("catsyncfs", "libfuse", "libcurl", "cJSON"):
         assert word in out
+
+
+@pytest.fixture
+def tls_emulator(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2",
+                    "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    emu = Emulator("--tls-cert", str(cert), "--tls-key", str(key))
+    emu.cert = cert
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def test_tls_is_verified_and_cafile_trusts_a_private_ca(tls_emulator):
+    emu = tls_emulator
+    assert emu.base_url.startswith("https://")
+    code, out, _ = run_mount_command(emu, token=emu.token)
+    assert code != 0 and "cannot reach" in out and "certificate" in out.lower()
+    with Mount(emu, f"cafile={emu.cert}") as m:
+        assert "prod-vpcs" in os.listdir(m.path(ACCOUNT_1))
