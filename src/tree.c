@@ -6,7 +6,8 @@
  * last_error and refresh the time of what they show (the sync's
  * last_user_update_at while empty); prebuilt policies the time this mount
  * first saw their content, and policies/ itself the mount's start; an
- * account folder the newest sync it holds.
+ * account folder (and its last_error while empty) the newest sync it
+ * holds.
  * So an unchanged account stats the same across reads and remounts, and
  * rsync finds nothing to send.
  */
@@ -337,25 +338,33 @@ static struct timespec user_time(const struct sync *s)
 	return t;
 }
 
+/* The newest last_user_update_at of the account, when it is known. */
+static void account_time(struct account *a, struct timespec *t)
+{
+	/* read without the lock: one atomic word */
+	long long ns = atomic_load(&a->newest_ns);
+
+	if (ns) {
+		t->tv_sec = ns / 1000000000LL;
+		t->tv_nsec = ns % 1000000000LL;
+	}
+}
+
 static struct timespec node_mtime(struct cache *c, const struct node *n)
 {
 	const struct sync_state *st;
 	struct timespec t = c->started;
 
 	switch (n->kind) {
-	case NODE_ACCOUNT: {
-		/* not locked here: one atomic word */
-		long long ns = atomic_load(&n->account->newest_ns);
-
-		if (ns) {
-			t.tv_sec = ns / 1000000000LL;
-			t.tv_nsec = ns % 1000000000LL;
-		}
+	case NODE_ACCOUNT:
+		account_time(n->account, &t);
 		break;
-	}
 	case NODE_ACCOUNT_ERROR:
+		/* empty, it is as old as the account: stable across remounts */
 		if (n->account->last_error)
 			t = n->account->error_time;
+		else
+			account_time(n->account, &t);
 		break;
 	case NODE_POLICIES:
 		/* the mount's start: stable whether or not they were fetched */
