@@ -65,7 +65,7 @@ void http_global_cleanup(void);
  * arrived, else a negative errno with resp->transport saying what failed.
  * resp must be released with http_response_finish() in both cases.
  * Safe to call from many threads at once: connections are reused through
- * a shared connection cache.
+ * a pool of handles that keep theirs open.
  */
 int http_perform(const struct http_request *req, struct http_response *resp)
 	__attribute__((warn_unused_result));

@@ -11,6 +11,7 @@
 
 struct options {
 	char *mountpoint;
+	char *source;		/* "catsyncfs" in fstab; not used */
 	bool foreground;
 	bool debug;
 	bool show_help;

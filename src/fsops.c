@@ -46,7 +46,15 @@ struct open_file {
 	char *data;
 	size_t len;
 	char *base;		/* what the writer was shown (writes_base) */
+	struct open_file *prev, *next;	/* in open_files */
 };
+
+/*
+ * Every open file, so that those the kernel never released (a shutdown
+ * with files still open) are committed and freed at destroy.
+ */
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_file *open_files;
 
 static struct fsops_context *ctx(void)
 {
@@ -242,6 +250,12 @@ static struct open_file *open_file_create(const struct node *n, int flags)
 			 n->entry->sync->id);
 	if (n->scratch)
 		of->scratch_serial = n->scratch->serial;
+	pthread_mutex_lock(&open_files_lock);
+	of->next = open_files;
+	if (open_files)
+		open_files->prev = of;
+	open_files = of;
+	pthread_mutex_unlock(&open_files_lock);
 	return of;
 }
 
@@ -249,6 +263,14 @@ static void open_file_destroy(struct open_file *of)
 {
 	if (!of)
 		return;
+	pthread_mutex_lock(&open_files_lock);
+	if (of->prev)
+		of->prev->next = of->next;
+	else
+		open_files = of->next;
+	if (of->next)
+		of->next->prev = of->prev;
+	pthread_mutex_unlock(&open_files_lock);
 	pthread_mutex_destroy(&of->lock);
 	free(of->data);
 	free(of->base);
@@ -412,9 +434,8 @@ static int fsops_write(const char *path, const char *buf, size_t size,
  * every flush (close), fsync and release; a failure is reported once
  * and not retried behind the user's back.
  */
-static int commit(struct open_file *of)
+static int commit(struct fsops_context *c, struct open_file *of)
 {
-	struct fsops_context *c = ctx();
 	int ret = 0;
 
 	pthread_mutex_lock(&of->lock);
@@ -449,13 +470,13 @@ out_unlock:
 
 static int fsops_flush(const char *path, struct fuse_file_info *fi)
 {
-	return commit(handle(fi));
+	return commit(ctx(), handle(fi));
 }
 
 static int fsops_fsync(const char *path, int datasync,
 		       struct fuse_file_info *fi)
 {
-	return commit(handle(fi));
+	return commit(ctx(), handle(fi));
 }
 
 static int fsops_release(const char *path, struct fuse_file_info *fi)
@@ -464,7 +485,7 @@ static int fsops_release(const char *path, struct fuse_file_info *fi)
 
 	if (of) {
 		/* a process killed between write and close still lands */
-		if (commit(of))
+		if (commit(ctx(), of))
 			log_error("a write to '%s' failed at release", path);
 		open_file_destroy(of);
 	}
@@ -965,8 +986,32 @@ static int fsops_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
+/*
+ * After the loop: files still open were never released by the kernel
+ * (the filesystem is going away under them).  What they hold unsent is
+ * sent now, then they are freed.
+ */
+static void fsops_destroy(void *private_data)
+{
+	struct fsops_context *c = private_data;
+
+	for (;;) {
+		struct open_file *of;
+
+		pthread_mutex_lock(&open_files_lock);
+		of = open_files;
+		pthread_mutex_unlock(&open_files_lock);
+		if (!of)
+			break;
+		if (commit(c, of))
+			log_error("a write still open at unmount failed");
+		open_file_destroy(of);
+	}
+}
+
 static const struct fuse_operations operations = {
 	.init = fsops_init,
+	.destroy = fsops_destroy,
 	.getattr = fsops_getattr,
 	.readdir = fsops_readdir,
 	.open = fsops_open,

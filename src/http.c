@@ -1,13 +1,16 @@
 /*
  * http: libcurl behind one call.
  *
- * Connection reuse: easy handles live in a small free list (a pool) and
- * all of them share one connection cache, DNS cache and TLS session cache
- * through a CURLSH.  A FUSE worker thread takes a handle for the length
- * of one attempt and gives it back, so any thread reuses any idle
- * connection, and threads that libfuse starts and stops on demand leave
- * nothing behind (unlike thread-local handles, which would pin a
- * connection to a thread that may never run again).
+ * Connection reuse: easy handles live in a small LIFO free list (a pool);
+ * each keeps its own live connection between uses, and all of them share
+ * the DNS cache and TLS sessions through a CURLSH.  A FUSE worker thread
+ * takes a handle for the length of one attempt and gives it back, so any
+ * thread reuses the most recently used connection, and threads that
+ * libfuse starts and stops on demand leave nothing behind (unlike
+ * thread-local handles, which would pin a connection to a thread that may
+ * never run again).  The connection cache itself is deliberately not
+ * shared: libcurl does not support sharing connections between threads
+ * used concurrently, and under load that crashed.
  *
  * Locking: pool_lock guards the free list; share_locks[] are the locks
  * libcurl asks for per shared data kind.
@@ -59,7 +62,6 @@ int http_global_init(void)
 		goto fail_cleanup;
 	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	return 0;

@@ -50,10 +50,31 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	/* mount(8) calls a helper as: SOURCE DIR [-n] [-o OPTS] [-t TYPE] */
+	FUSE_OPT_KEY("-t ", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("-n", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("-v", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_END
 };
+
+/* fstab options that mount(8) or systemd act on; libfuse would refuse them */
+static bool is_mount_only_option(const char *opt)
+{
+	static const char *const names[] = {
+		"_netdev", "nofail", "noauto", "auto", "user", "users",
+		"nouser", "owner", "group", "defaults", NULL,
+	};
+	const char *const *n;
+
+	if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8))
+		return true;
+	for (n = names; *n; n++)
+		if (!strcmp(opt, *n))
+			return true;
+	return false;
+}
 
 static int on_option(void *data, const char *arg, int key,
 		     struct fuse_args *outargs)
@@ -66,8 +87,17 @@ static int on_option(void *data, const char *arg, int key,
 			opts->mountpoint = strdup(arg);
 			return 0;
 		}
+		if (!opts->source) {
+			/* "SOURCE MOUNTPOINT", as mount(8) and fstab give it */
+			opts->source = opts->mountpoint;
+			opts->mountpoint = strdup(arg);
+			return 0;
+		}
 		fprintf(stderr, "catsyncfs: unexpected argument '%s'\n", arg);
 		return -1;
+	case FUSE_OPT_KEY_OPT:
+		/* options meant for mount(8) and systemd, not for FUSE */
+		return is_mount_only_option(arg) ? 0 : 1;
 	case KEY_HELP:
 		opts->show_help = true;
 		return 0;
@@ -92,7 +122,7 @@ static int on_option(void *data, const char *arg, int key,
 
 void options_print_help(const char *progname)
 {
-	printf("usage: %s [options] MOUNTPOINT\n"
+	printf("usage: %s [options] [SOURCE] MOUNTPOINT\n"
 	       "       %s --help | --version\n\n"
 	       "Mounts Cloudflare Magic Cloud Networking catalog syncs as files.\n\n"
 	       "general options:\n"
@@ -264,6 +294,7 @@ static void wipe_free(char *s)
 void options_finish(struct options *opts)
 {
 	free(opts->mountpoint);
+	free(opts->source);
 	free(opts->token_file);
 	free(opts->api_url);
 	free(opts->account);

@@ -57,6 +57,11 @@ echo "== build (gcc, -Dwerror=true)"
 if build build; then
 	meson test -C build --suite unit --print-errorlogs
 	tally "unit tests" build/meson-logs/testlog.junit.xml
+	if [ -n "${CI:-}" ]; then
+		# CI's machine is disposable: install, so that mount(8) and
+		# fstab find catsyncfs as a user's machine would
+		meson install -C build --quiet
+	fi
 	echo "== integration tests"
 	CATSYNCFS_BUILD_DIR=$top/build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 		--junit-xml="$results/pytest.xml" tests/integration
