@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash packaging/install-deps.sh
+# SKIP_INSTALL=1 skips the apt step (for a machine that has everything)
+[ "${SKIP_INSTALL:-}" = 1 ] || bash packaging/install-deps.sh
 [ -d build ] || meson setup build
 ninja -C build
 
@@ -16,8 +17,14 @@ if mountpoint -q "$mountpoint"; then
 fi
 
 # The emulator keeps running in the background; its log goes to a file.
+if [ -s /tmp/catsyncfs-emulator.pid ]; then
+	kill "$(cat /tmp/catsyncfs-emulator.pid)" 2>/dev/null || true
+	sleep 0.2
+fi
+rm -f /tmp/catsyncfs-emulator.out
 nohup build/src/emulator/catsyncfs-emulator --port "$port" --seed demo \
 	>/tmp/catsyncfs-emulator.out 2>/tmp/catsyncfs-emulator.log &
+echo $! >/tmp/catsyncfs-emulator.pid
 for _ in $(seq 50); do
 	grep -q http /tmp/catsyncfs-emulator.out 2>/dev/null && break
 	sleep 0.1
@@ -28,6 +35,7 @@ CLOUDFLARE_API_TOKEN=demo-token build/src/catsyncfs -o "api_url=$url" \
 	"$mountpoint"
 
 echo
-echo "catsyncfs is mounted on $mountpoint (emulator at $url, pid $!)."
+pid=$(cat /tmp/catsyncfs-emulator.pid)
+echo "catsyncfs is mounted on $mountpoint (emulator at $url, pid $pid)."
 echo "Try:   ls $mountpoint/*/   and   cat $mountpoint/*/prod-vpcs/policy"
-echo "Stop:  fusermount3 -u $mountpoint && kill $!"
+echo "Stop:  fusermount3 -u $mountpoint && kill $pid"

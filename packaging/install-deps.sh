@@ -9,7 +9,8 @@ packages=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 if [ "${1:-}" = "--test" ]; then
 	packages+=(python3 python3-pytest rsync vim nano emacs-nox tmux ed
 	           clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
-	           clang-format procps openssl)
+	           clang-format procps openssl jq debhelper lintian dpkg-dev
+	           systemd)
 	command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 

@@ -57,10 +57,18 @@ echo "== build (gcc, -Dwerror=true)"
 if build build; then
 	meson test -C build --suite unit --print-errorlogs
 	tally "unit tests" build/meson-logs/testlog.junit.xml
-	if [ -n "${CI:-}" ]; then
-		# CI's machine is disposable: install, so that mount(8) and
-		# fstab find catsyncfs as a user's machine would
-		meson install -C build --quiet
+	if [ -n "${CI:-}" ] || [ -n "${PACKAGE:-}" ]; then
+		# CI's machine is disposable: build the Debian package and
+		# install it with apt, so that mount(8), fstab and systemd
+		# find catsyncfs as on a user's machine
+		echo "== Debian package"
+		if bash packaging/build-deb.sh "$results/deb" &&
+		   apt-get install -y -q "$results"/deb/catsyncfs_*.deb; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+			echo "== Debian package: FAILED"
+		fi
 	fi
 	echo "== integration tests"
 	CATSYNCFS_BUILD_DIR=$top/build /usr/bin/python3 -m pytest -q -p no:cacheprovider \

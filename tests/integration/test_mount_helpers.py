@@ -78,3 +78,24 @@ def test_fstab_line_with_netdev(setup):
     fstab.write_text(f"catsyncfs  {mnt}  fuse.catsyncfs  {opts},_netdev  0 0\n")
     subprocess.run(["mount", "-T", str(fstab), mnt], check=True, env=env, timeout=30)
     check_mounted(mnt)
+
+
+@needs_install
+@pytest.mark.parametrize("unit", ["catsyncfs@.service", "mnt-cf.mount"])
+def test_systemd_units_verify(unit, tmp_path):
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "packaging", "systemd", unit)
+    # a template is verified as an instance of itself
+    name = unit.replace("@.", "@0123456789abcdef0123456789abcdef.")
+    shutil.copy(src, tmp_path / name)
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / name)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@needs_install
+def test_installed_man_pages_and_helpers():
+    for page in ("catsyncfs", "catsyncfs-emulator"):
+        r = subprocess.run(["man", "-w", page], capture_output=True, text=True)
+        assert r.returncode == 0, f"no man page for {page}"
+    assert any(os.path.exists(os.path.join(d, "mount.fuse.catsyncfs"))
+               for d in ("/usr/sbin", "/sbin", "/usr/local/sbin"))
