@@ -16,12 +16,12 @@
 #include "sync.h"
 
 struct api_config {
-	const char *base_url;	/* without trailing slash */
-	const char *token;	/* bearer token, or NULL */
-	const char *email;	/* legacy key pair, used when token is NULL */
+	const char *base_url; /* without trailing slash */
+	const char *token; /* bearer token, or NULL */
+	const char *email; /* legacy key pair, used when token is NULL */
 	const char *key;
-	const char *cafile;	/* CA bundle, or NULL for the system's */
-	long timeout_ms;	/* one attempt */
+	const char *cafile; /* CA bundle, or NULL for the system's */
+	long timeout_ms; /* one attempt */
 	int retries;
 };
 
@@ -36,9 +36,8 @@ int api_list_accounts(struct api *api, struct id_list *out,
 		      struct api_error *err)
 	__attribute__((warn_unused_result));
 
-int api_list_syncs(struct api *api, const char *account,
-		   struct sync_list *out, struct api_error *err)
-	__attribute__((warn_unused_result));
+int api_list_syncs(struct api *api, const char *account, struct sync_list *out,
+		   struct api_error *err) __attribute__((warn_unused_result));
 
 int api_list_prebuilt(struct api *api, const char *account,
 		      struct policy_list *out, struct api_error *err)
@@ -55,8 +54,7 @@ int api_get_sync(struct api *api, const char *account, const char *id,
  */
 int api_create_sync(struct api *api, const char *account,
 		    const struct sync_fields *fields, struct sync **out,
-		    struct api_error *err)
-	__attribute__((warn_unused_result));
+		    struct api_error *err) __attribute__((warn_unused_result));
 
 /* PATCH (or PUT when whole is true) the non-NULL fields. */
 int api_update_sync(struct api *api, const char *account, const char *id,

@@ -13,13 +13,13 @@
 
 enum api_failure {
 	API_FAIL_NONE = 0,
-	API_FAIL_STATUS,	/* the API answered with an HTTP error */
-	API_FAIL_TIMEOUT,	/* an attempt ran past timeout= */
-	API_FAIL_TRANSPORT,	/* unreachable, reset, TLS, too big */
-	API_FAIL_MALFORMED,	/* a 2xx answer we could not accept */
-	API_FAIL_WAIT_TOO_LONG,	/* Retry-After beyond 60 s */
-	API_FAIL_LOCAL,		/* refused here before sending */
-	API_FAIL_STALE,		/* the server changed since it was read */
+	API_FAIL_STATUS, /* the API answered with an HTTP error */
+	API_FAIL_TIMEOUT, /* an attempt ran past timeout= */
+	API_FAIL_TRANSPORT, /* unreachable, reset, TLS, too big */
+	API_FAIL_MALFORMED, /* a 2xx answer we could not accept */
+	API_FAIL_WAIT_TOO_LONG, /* Retry-After beyond 60 s */
+	API_FAIL_LOCAL, /* refused here before sending */
+	API_FAIL_STALE, /* the server changed since it was read */
 };
 
 /* What an operation was, where 409 means different things. */
@@ -54,7 +54,6 @@ int api_error_errno(const struct api_error *e, enum api_op op);
  * One line for the user: "PATCH /accounts/.../ID: 422 [1012] policy does
  * not compile (cf-ray 8c1d...)".  Returns buf.
  */
-const char *api_error_format(const struct api_error *e, char *buf,
-			     size_t len);
+const char *api_error_format(const struct api_error *e, char *buf, size_t len);
 
 #endif

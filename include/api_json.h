@@ -16,8 +16,7 @@
 #include "sync.h"
 
 /* Copies the envelope's error codes and messages into err (best effort). */
-void api_json_parse_errors(const char *body, size_t len,
-			   struct api_error *err);
+void api_json_parse_errors(const char *body, size_t len, struct api_error *err);
 
 /* result: one sync.  *out is the caller's (sync_destroy). 0 or -EIO. */
 int api_json_parse_sync(const char *body, size_t len, struct sync **out)
@@ -65,8 +64,8 @@ void sync_config_finish(struct sync_config *c);
  * keys, each a string, update_mode valid.  0, or -EINVAL with the reason
  * in why.
  */
-int api_json_parse_config(const char *text, size_t len,
-			  struct sync_config *out, char *why, size_t whylen)
+int api_json_parse_config(const char *text, size_t len, struct sync_config *out,
+			  char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 
 /* cJSON's version string, for --version. */

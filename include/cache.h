@@ -27,11 +27,11 @@
 #include "sync.h"
 
 struct cache_entry {
-	struct sync *sync;	/* owned */
-	char *folder;		/* owned: the folder name (namecodec) */
-	uint64_t serial;	/* stable per sync id for the mount's life */
-	char *status_json;	/* rendered on first use; owned */
-	char *config_json;	/* rendered on first use; owned */
+	struct sync *sync; /* owned */
+	char *folder; /* owned: the folder name (namecodec) */
+	uint64_t serial; /* stable per sync id for the mount's life */
+	char *status_json; /* rendered on first use; owned */
+	char *config_json; /* rendered on first use; owned */
 };
 
 /* A file that lives only in this mount (editor swap files and such). */
@@ -47,9 +47,9 @@ struct scratch {
 
 /* What the mount knows of a sync beyond the API object; outlives listings. */
 struct sync_state {
-	char *last_error;	/* text shown by last_error, or NULL */
+	char *last_error; /* text shown by last_error, or NULL */
 	struct timespec error_time;
-	char *refresh_result;	/* text shown by refresh, or NULL */
+	char *refresh_result; /* text shown by refresh, or NULL */
 	struct timespec refresh_time;
 	struct scratch *scratch;
 	/*
@@ -64,17 +64,17 @@ struct prebuilt_entry {
 	struct policy policy;
 	char *folder;
 	uint64_t serial;
-	struct timespec seen;	/* when this mount first saw this content */
+	struct timespec seen; /* when this mount first saw this content */
 };
 
 struct freshness {
-	bool have;		/* data was fetched at least once */
-	bool fetching;		/* a request is under way */
-	bool expired;		/* made stale by a write (refresh) */
-	struct timespec at;	/* when the data (or a denial) came */
+	bool have; /* data was fetched at least once */
+	bool fetching; /* a request is under way */
+	bool expired; /* made stale by a write (refresh) */
+	struct timespec at; /* when the data (or a denial) came */
 	unsigned int drop_generation;
-	unsigned long seq;	/* bumped at the end of every fetch */
-	int result;		/* 0 or -errno of the last fetch */
+	unsigned long seq; /* bumped at the end of every fetch */
+	int result; /* 0 or -errno of the last fetch */
 };
 
 struct account {
@@ -85,8 +85,8 @@ struct account {
 
 	struct cache_entry *entries;
 	size_t count;
-	struct strmap by_folder;	/* folder -> entry index + 1 */
-	struct strmap by_id;		/* sync id -> entry index + 1 */
+	struct strmap by_folder; /* folder -> entry index + 1 */
+	struct strmap by_id; /* sync id -> entry index + 1 */
 	struct freshness listing;
 	/* bumped by every write this mount takes into the listing, so that
 	 * a fetch that was under way meanwhile is not trusted over it */
@@ -98,12 +98,12 @@ struct account {
 	struct prebuilt_entry *prebuilt;
 	size_t nprebuilt;
 	struct strmap prebuilt_by_folder;
-	struct strmap prebuilt_seen;	/* content digest -> struct timespec */
+	struct strmap prebuilt_seen; /* content digest -> struct timespec */
 	struct freshness policies;
 
 	char *last_error;
 	struct timespec error_time;
-	struct strmap states;		/* sync id -> struct sync_state */
+	struct strmap states; /* sync id -> struct sync_state */
 };
 
 struct cache {
@@ -140,8 +140,7 @@ void cache_drop_all(void);
 /* Locked lookups; NULL when absent. */
 struct cache_entry *account_by_folder(struct account *a, const char *folder);
 struct cache_entry *account_by_id(struct account *a, const char *id);
-struct prebuilt_entry *account_prebuilt(struct account *a,
-					const char *folder);
+struct prebuilt_entry *account_prebuilt(struct account *a, const char *folder);
 
 /* Locked; rendered once per sync object.  NULL on ENOMEM. */
 const char *entry_status_json(struct cache_entry *e);
@@ -173,8 +172,6 @@ uint64_t cache_serial(struct cache *c, const char *key);
 /* Drops the serial of a deleted sync, so that creating and deleting syncs
  * does not grow the table for the life of the mount. */
 void cache_forget_serial(struct cache *c, const char *prefix, const char *id);
-
-
 
 /*
  * Installs a listing fetched before the cache existed (the mount's first

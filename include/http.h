@@ -20,10 +20,10 @@
 
 enum http_transport {
 	HTTP_TRANSPORT_OK = 0,
-	HTTP_TRANSPORT_CONNECT,	/* never reached the server: safe to resend */
+	HTTP_TRANSPORT_CONNECT, /* never reached the server: safe to resend */
 	HTTP_TRANSPORT_TIMEOUT,
-	HTTP_TRANSPORT_BROKEN,	/* reset or cut mid-exchange */
-	HTTP_TRANSPORT_TOO_BIG,	/* answer larger than HTTP_MAX_BODY */
+	HTTP_TRANSPORT_BROKEN, /* reset or cut mid-exchange */
+	HTTP_TRANSPORT_TOO_BIG, /* answer larger than HTTP_MAX_BODY */
 	HTTP_TRANSPORT_TLS,
 	HTTP_TRANSPORT_OTHER,
 };
@@ -41,18 +41,18 @@ struct http_request {
 };
 
 struct http_response {
-	long status;		/* 0 when the transport failed */
+	long status; /* 0 when the transport failed */
 	enum http_transport transport;
 	/* false only when the request surely never left this machine */
 	bool request_sent;
-	char *body;		/* NUL-terminated, owned; NULL if none */
+	char *body; /* NUL-terminated, owned; NULL if none */
 	size_t body_len;
 	char cf_ray[64];
 	/* from retry-after-ms, else Retry-After (seconds or date); -1 none */
 	long retry_after_ms;
 	/* x-should-retry: 1 true, 0 false, -1 absent */
 	int should_retry;
-	char error[256];	/* curl's words for a transport failure */
+	char error[256]; /* curl's words for a transport failure */
 	long elapsed_ms;
 };
 

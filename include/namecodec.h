@@ -40,8 +40,7 @@ char *namecodec_with_id(const char *escaped, const char *id);
  * in *name_out (owned by the caller) and 0 is returned.  -EINVAL for a
  * folder name that no sync name escapes to (a bad escape); -ENOMEM.
  */
-int namecodec_decode(const char *folder, const char **id_out,
-		     char **name_out)
+int namecodec_decode(const char *folder, const char **id_out, char **name_out)
 	__attribute__((warn_unused_result));
 
 /* Whether name is one of the account folder's own entries. */

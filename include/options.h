@@ -11,13 +11,13 @@
 
 struct options {
 	char *mountpoint;
-	char *source;		/* "catsyncfs" in fstab; not used */
+	char *source; /* "catsyncfs" in fstab; not used */
 	bool foreground;
 	bool debug;
 	bool show_help;
 	bool show_version;
 	bool read_only;
-	int delete_destination;	/* int: fuse_opt stores an int */
+	int delete_destination; /* int: fuse_opt stores an int */
 
 	char *token_file;
 	char *api_url;
@@ -25,15 +25,15 @@ struct options {
 	char *cafile;
 	char *default_destination_type;
 	char *default_update_mode;
-	int cache_ttl;		/* seconds */
-	int timeout;		/* seconds, one attempt */
+	int cache_ttl; /* seconds */
+	int timeout; /* seconds, one attempt */
 	int retries;
 
 	/* resolved from the above and the environment */
-	char *token;		/* secret: wiped by options_finish */
+	char *token; /* secret: wiped by options_finish */
 	char *email;
 	char *key;
-	const char *base_url;	/* api_url, $CLOUDFLARE_BASE_URL or default */
+	const char *base_url; /* api_url, $CLOUDFLARE_BASE_URL or default */
 };
 
 /*
@@ -48,8 +48,7 @@ int options_parse(struct fuse_args *args, struct options *opts)
  * the API URL.  Prints the cause to stderr and returns -1 when they
  * cannot be used.
  */
-int options_resolve(struct options *opts)
-	__attribute__((warn_unused_result));
+int options_resolve(struct options *opts) __attribute__((warn_unused_result));
 
 void options_finish(struct options *opts);
 

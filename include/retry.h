@@ -22,9 +22,9 @@
 #define RETRY_MAX_RETRY_AFTER_MS 60000
 
 enum retry_verdict {
-	RETRY_DONE,		/* the answer stands (success or final error) */
-	RETRY_AGAIN,		/* wait *delay_ms, then send again */
-	RETRY_TOO_LONG,		/* the server asks for a wait over 60 s */
+	RETRY_DONE, /* the answer stands (success or final error) */
+	RETRY_AGAIN, /* wait *delay_ms, then send again */
+	RETRY_TOO_LONG, /* the server asks for a wait over 60 s */
 };
 
 struct retry_attempt {

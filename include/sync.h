@@ -79,7 +79,7 @@ struct sync_fields {
 	const char *description;
 	const char *policy;
 	const char *update_mode;
-	const char *destination_type;	/* create only */
+	const char *destination_type; /* create only */
 };
 
 /* "AUTO"/"MANUAL" and "NONE"/"ZERO_TRUST_LIST". */

@@ -63,13 +63,13 @@ enum policy_file {
 struct node {
 	enum node_kind kind;
 	struct account *account;
-	struct cache_entry *entry;	/* NODE_SYNC, NODE_FIELD, NODE_SCRATCH */
-	struct prebuilt_entry *prebuilt;	/* NODE_POLICY(_FILE) */
+	struct cache_entry *entry; /* NODE_SYNC, NODE_FIELD, NODE_SCRATCH */
+	struct prebuilt_entry *prebuilt; /* NODE_POLICY(_FILE) */
 	enum field field;
 	enum policy_file policy_file;
-	const char *leaf;	/* the last path component */
-	struct scratch *scratch;	/* NODE_SCRATCH, NULL when absent */
-	bool locked;		/* account is locked until tree_release */
+	const char *leaf; /* the last path component */
+	struct scratch *scratch; /* NODE_SCRATCH, NULL when absent */
+	bool locked; /* account is locked until tree_release */
 };
 
 /*
@@ -84,8 +84,7 @@ void tree_release(struct node *n);
 
 /* Parent folder + leaf of path for create/mkdir/rename: same locking. */
 int tree_resolve_parent(struct cache *c, const char *path, struct node *out,
-			const char **leaf)
-	__attribute__((warn_unused_result));
+			const char **leaf) __attribute__((warn_unused_result));
 
 /* Field names, by enum field; and back (-1 when not a field). */
 const char *tree_field_name(enum field f);

@@ -34,8 +34,7 @@ struct writes_config {
  */
 int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		enum field field, const char *content, size_t len,
-		const char *base)
-	__attribute__((warn_unused_result));
+		const char *base) __attribute__((warn_unused_result));
 
 /*
  * What a save of content to field would send, checked as far as can be
@@ -65,8 +64,7 @@ int writes_delete(struct cache *c, const struct writes_config *cfg,
 
 /* mv: renames the sync to the name that new_folder stands for. */
 int writes_rename(struct cache *c, struct account *a, const char *sync_id,
-		  const char *new_folder)
-	__attribute__((warn_unused_result));
+		  const char *new_folder) __attribute__((warn_unused_result));
 
 /*
  * Records that a reader was shown content of a field (or config.json)

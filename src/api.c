@@ -159,8 +159,9 @@ static void error_from_response(struct api_error *err,
 				 "HTTP %ld with no error message", r->status);
 		return;
 	}
-	err->failure = r->transport == HTTP_TRANSPORT_TIMEOUT ?
-		       API_FAIL_TIMEOUT : API_FAIL_TRANSPORT;
+	err->failure = r->transport == HTTP_TRANSPORT_TIMEOUT
+			       ? API_FAIL_TIMEOUT
+			       : API_FAIL_TRANSPORT;
 	if (r->transport == HTTP_TRANSPORT_TOO_BIG)
 		snprintf(err->message, sizeof(err->message),
 			 "answer larger than %zu MiB refused",
@@ -205,13 +206,18 @@ static int api_call(struct api *api, const char *method, const char *path,
 		*maybe_acted = false;
 	for (attempt = 0;; attempt++) {
 		struct http_request req = {
-			.method = method, .url = url, .headers = headers,
-			.body = body, .timeout_ms = api->timeout_ms,
+			.method = method,
+			.url = url,
+			.headers = headers,
+			.body = body,
+			.timeout_ms = api->timeout_ms,
 			.cafile = api->cafile,
 		};
 		struct retry_attempt ra = {
-			.attempt = attempt, .max_retries = api->retries,
-			.idempotent = is_idempotent(method), .resp = resp,
+			.attempt = attempt,
+			.max_retries = api->retries,
+			.idempotent = is_idempotent(method),
+			.resp = resp,
 		};
 		enum retry_verdict verdict;
 		long delay = 0;
@@ -248,8 +254,8 @@ static int api_call(struct api *api, const char *method, const char *path,
 static int malformed(struct api_error *err, const char *what)
 {
 	err->failure = API_FAIL_MALFORMED;
-	snprintf(err->message, sizeof(err->message),
-		 "malformed answer: %s", what);
+	snprintf(err->message, sizeof(err->message), "malformed answer: %s",
+		 what);
 	log_error("%s %s: malformed answer: %s", err->method, err->path, what);
 	return -EIO;
 }
@@ -292,8 +298,8 @@ int api_list_accounts(struct api *api, struct id_list *out,
 			       NULL);
 		if (ret)
 			return ret;
-		ret = api_json_parse_account_page(resp.body, resp.body_len,
-						  out, &n);
+		ret = api_json_parse_account_page(resp.body, resp.body_len, out,
+						  &n);
 		http_response_finish(&resp);
 		if (ret)
 			return malformed(err, "account list");
@@ -303,8 +309,8 @@ int api_list_accounts(struct api *api, struct id_list *out,
 	return malformed(err, "account list never ends");
 }
 
-int api_list_syncs(struct api *api, const char *account,
-		   struct sync_list *out, struct api_error *err)
+int api_list_syncs(struct api *api, const char *account, struct sync_list *out,
+		   struct api_error *err)
 {
 	struct http_response resp;
 	char path[128];
@@ -382,8 +388,8 @@ int api_get_sync(struct api *api, const char *account, const char *id,
 }
 
 /* After a create whose fate is unknown: did it land? */
-static int find_created(struct api *api, const char *account,
-			const char *name, struct sync **out)
+static int find_created(struct api *api, const char *account, const char *name,
+			struct sync **out)
 {
 	struct sync_list list;
 	struct api_error lerr;
@@ -434,8 +440,8 @@ int api_create_sync(struct api *api, const char *account,
 	 * it landed; if it did not, the original error stands and the user
 	 * decides whether to try again.
 	 */
-	if (maybe_acted && !(err->failure == API_FAIL_STATUS &&
-			     err->status < 500) &&
+	if (maybe_acted &&
+	    !(err->failure == API_FAIL_STATUS && err->status < 500) &&
 	    !find_created(api, account, fields->name, out)) {
 		log_info("create of '%s' landed despite: %s", fields->name,
 			 err->message);
@@ -459,8 +465,8 @@ int api_update_sync(struct api *api, const char *account, const char *id,
 	body = api_json_fields_body(fields);
 	if (!body)
 		return -ENOMEM;
-	ret = api_call(api, whole ? "PUT" : "PATCH", path, body, op, &resp,
-		       err, NULL);
+	ret = api_call(api, whole ? "PUT" : "PATCH", path, body, op, &resp, err,
+		       NULL);
 	free(body);
 	return ret ? ret : take_sync(&resp, id, out, err);
 }
@@ -470,9 +476,9 @@ int api_delete_sync(struct api *api, const char *account, const char *id,
 {
 	struct http_response resp;
 	char path[224];
-	int ret = sync_path(path, sizeof(path), account, id,
-			    delete_destination ? "?delete_destination=true" :
-						 "", err);
+	int ret = sync_path(
+		path, sizeof(path), account, id,
+		delete_destination ? "?delete_destination=true" : "", err);
 
 	if (!ret)
 		ret = api_call(api, "DELETE", path, NULL, API_OP_DELETE, &resp,

@@ -29,7 +29,7 @@ static int status_errno(long status, enum api_op op)
 		return ENOENT;
 	case 409:
 		return op == API_OP_CREATE || op == API_OP_RENAME ? EEXIST
-								 : EBUSY;
+								  : EBUSY;
 	case 429:
 		return EAGAIN;
 	default:
@@ -59,8 +59,7 @@ int api_error_errno(const struct api_error *e, enum api_op op)
 	}
 }
 
-const char *api_error_format(const struct api_error *e, char *buf,
-			     size_t len)
+const char *api_error_format(const struct api_error *e, char *buf, size_t len)
 {
 	char codes[96] = "";
 	size_t used = 0;
@@ -78,8 +77,7 @@ const char *api_error_format(const struct api_error *e, char *buf,
 			 e->cf_ray[0] ? " (cf-ray " : "", e->cf_ray,
 			 e->cf_ray[0] ? ")" : "");
 	else if (e->method[0])
-		snprintf(buf, len, "%s %s: %s", e->method, e->path,
-			 e->message);
+		snprintf(buf, len, "%s %s: %s", e->method, e->path, e->message);
 	else
 		snprintf(buf, len, "%s", e->message);
 	return buf;

@@ -31,8 +31,7 @@ static cJSON *envelope_result(cJSON *root)
 	return cJSON_GetObjectItemCaseSensitive(root, "result");
 }
 
-void api_json_parse_errors(const char *body, size_t len,
-			   struct api_error *err)
+void api_json_parse_errors(const char *body, size_t len, struct api_error *err)
 {
 	cJSON *root = parse_body(body, len);
 	cJSON *errors, *item;
@@ -40,11 +39,12 @@ void api_json_parse_errors(const char *body, size_t len,
 
 	err->ncodes = 0;
 	err->message[0] = '\0';
-	errors = cJSON_IsObject(root) ?
-		 cJSON_GetObjectItemCaseSensitive(root, "errors") : NULL;
+	errors = cJSON_IsObject(root)
+			 ? cJSON_GetObjectItemCaseSensitive(root, "errors")
+			 : NULL;
 	if (!cJSON_IsArray(errors))
 		errors = NULL;
-	cJSON_ArrayForEach(item, errors) {
+	cJSON_ArrayForEach (item, errors) {
 		cJSON *code = cJSON_GetObjectItemCaseSensitive(item, "code");
 		cJSON *msg = cJSON_GetObjectItemCaseSensitive(item, "message");
 		int n;
@@ -82,10 +82,19 @@ static int take_string(const cJSON *obj, const char *key, bool required,
 }
 
 static const char *const sync_keys[] = {
-	"description", "destination_id", "destination_type", "errors", "id",
-	"includes_discoveries_until", "last_attempted_update_at",
-	"last_successful_update_at", "last_user_update_at", "name", "policy",
-	"update_mode", NULL,
+	"description",
+	"destination_id",
+	"destination_type",
+	"errors",
+	"id",
+	"includes_discoveries_until",
+	"last_attempted_update_at",
+	"last_successful_update_at",
+	"last_user_update_at",
+	"name",
+	"policy",
+	"update_mode",
+	NULL,
 };
 
 static bool is_sync_key(const char *k)
@@ -114,8 +123,7 @@ static int sync_from_json(const cJSON *obj, struct sync **out)
 	    take_string(obj, "name", true, &s->name) ||
 	    take_string(obj, "description", false, &s->description) ||
 	    take_string(obj, "policy", false, &s->policy) ||
-	    take_string(obj, "destination_type", true,
-			&s->destination_type) ||
+	    take_string(obj, "destination_type", true, &s->destination_type) ||
 	    take_string(obj, "destination_id", false, &s->destination_id) ||
 	    take_string(obj, "update_mode", true, &s->update_mode) ||
 	    take_string(obj, "last_user_update_at", false,
@@ -143,7 +151,7 @@ static int sync_from_json(const cJSON *obj, struct sync **out)
 	if (!s->errors_json)
 		goto out_destroy;
 
-	cJSON_ArrayForEach(item, obj) {
+	cJSON_ArrayForEach (item, obj) {
 		if (!item->string || is_sync_key(item->string))
 			continue;
 		if (!extra && !(extra = cJSON_CreateObject()))
@@ -220,7 +228,7 @@ int api_json_parse_sync_list(const char *body, size_t len,
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	cJSON_ArrayForEach(item, result) {
+	cJSON_ArrayForEach (item, result) {
 		ret = sync_from_json(item, &out->items[out->count]);
 		if (ret)
 			goto out_free;
@@ -246,10 +254,11 @@ static int policy_from_json(const cJSON *obj, struct policy *p)
 	    take_string(obj, "policy_description", false, &p->description) ||
 	    take_string(obj, "policy_string", false, &p->policy))
 		goto fail;
-	dests = cJSON_GetObjectItemCaseSensitive(obj, "applicable_destinations");
+	dests = cJSON_GetObjectItemCaseSensitive(obj,
+						 "applicable_destinations");
 	if (dests && !cJSON_IsNull(dests) && !cJSON_IsArray(dests))
 		goto fail;
-	cJSON_ArrayForEach(d, dests) {
+	cJSON_ArrayForEach (d, dests) {
 		if (!cJSON_IsString(d) || strchr(d->valuestring, '\n'))
 			goto fail;
 		total += strlen(d->valuestring) + 1;
@@ -257,7 +266,7 @@ static int policy_from_json(const cJSON *obj, struct policy *p)
 	p->applicable_destinations = malloc(total);
 	if (!p->applicable_destinations)
 		goto fail;
-	cJSON_ArrayForEach(d, dests) {
+	cJSON_ArrayForEach (d, dests) {
 		size_t n = strlen(d->valuestring);
 
 		memcpy(p->applicable_destinations + used, d->valuestring, n);
@@ -290,7 +299,7 @@ int api_json_parse_policy_list(const char *body, size_t len,
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	cJSON_ArrayForEach(item, result) {
+	cJSON_ArrayForEach (item, result) {
 		ret = policy_from_json(item, &out->items[out->count]);
 		if (ret)
 			goto out_free;
@@ -316,7 +325,7 @@ int api_json_parse_account_page(const char *body, size_t len,
 	*page_count = 0;
 	if (!cJSON_IsArray(result))
 		goto out_free;
-	cJSON_ArrayForEach(item, result) {
+	cJSON_ArrayForEach (item, result) {
 		cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
 
 		if (!cJSON_IsString(id) || !ids_is_account_id(id->valuestring))
@@ -427,16 +436,15 @@ char *api_json_render_status(const struct sync *s)
 	if (ok && s->last_successful_update_at[0])
 		ok = add_string(obj, "last_successful_update_at",
 				s->last_successful_update_at);
-	ok = ok && add_string(obj, "last_user_update_at",
-			      s->last_user_update_at) &&
+	ok = ok &&
+	     add_string(obj, "last_user_update_at", s->last_user_update_at) &&
 	     add_string(obj, "name", s->name) &&
 	     add_string(obj, "policy", s->policy) &&
 	     add_string(obj, "update_mode", s->update_mode);
 	if (ok && s->extra_json && (extra = cJSON_Parse(s->extra_json))) {
 		while ((item = extra->child)) {
 			cJSON_DetachItemViaPointer(extra, item);
-			cJSON_AddItemToObject(obj, item->string,
-					      item);
+			cJSON_AddItemToObject(obj, item->string, item);
 		}
 	}
 	if (ok)
@@ -476,8 +484,8 @@ static const char *const config_keys[] = {
 	"name", "description", "policy", "update_mode", NULL,
 };
 
-int api_json_parse_config(const char *text, size_t len,
-			  struct sync_config *out, char *why, size_t whylen)
+int api_json_parse_config(const char *text, size_t len, struct sync_config *out,
+			  char *why, size_t whylen)
 {
 	cJSON *root = parse_body(text, len);
 	char **slots[] = { &out->name, &out->description, &out->policy,
@@ -490,14 +498,15 @@ int api_json_parse_config(const char *text, size_t len,
 		snprintf(why, whylen, "config.json is not a JSON object");
 		goto out_free;
 	}
-	cJSON_ArrayForEach(item, root) {
+	cJSON_ArrayForEach (item, root) {
 		bool known = false;
 
 		for (i = 0; config_keys[i]; i++)
-			known |= item->string && !strcmp(item->string,
-							 config_keys[i]);
+			known |= item->string &&
+				 !strcmp(item->string, config_keys[i]);
 		if (!known) {
-			snprintf(why, whylen, "config.json has unknown key '%s'",
+			snprintf(why, whylen,
+				 "config.json has unknown key '%s'",
 				 item->string ? item->string : "");
 			goto out_free;
 		}
@@ -505,7 +514,8 @@ int api_json_parse_config(const char *text, size_t len,
 	for (i = 0; config_keys[i]; i++) {
 		item = cJSON_GetObjectItemCaseSensitive(root, config_keys[i]);
 		if (!cJSON_IsString(item)) {
-			snprintf(why, whylen, "config.json needs '%s' as a string",
+			snprintf(why, whylen,
+				 "config.json needs '%s' as a string",
 				 config_keys[i]);
 			goto out_free;
 		}

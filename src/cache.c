@@ -56,7 +56,7 @@ uint64_t cache_serial(struct cache *c, const char *key)
 	} else {
 		serial = ++c->next_serial;
 		if (strmap_put(&c->serials, key, (void *)(uintptr_t)serial))
-			serial = 0;	/* out of memory: inode 0 is harmless */
+			serial = 0; /* out of memory: inode 0 is harmless */
 	}
 	pthread_mutex_unlock(&c->serial_lock);
 	return serial;
@@ -190,8 +190,9 @@ struct cache *cache_create(struct api *api, const struct id_list *accounts,
 		goto fail;
 	for (i = 0; i < accounts->count; i++) {
 		if (cache_account(c, accounts->items[i]))
-			continue;	/* named twice */
-		c->accounts[c->naccounts] = account_create(c, accounts->items[i]);
+			continue; /* named twice */
+		c->accounts[c->naccounts] = account_create(c,
+							   accounts->items[i]);
 		if (!c->accounts[c->naccounts])
 			goto fail;
 		c->naccounts++;
@@ -347,7 +348,7 @@ static void policy_digest(const struct policy *p, char *out, size_t len)
 			h ^= *s;
 			h *= 1099511628211ULL;
 		}
-		h ^= 0xff;	/* field separator */
+		h ^= 0xff; /* field separator */
 		h *= 1099511628211ULL;
 	}
 	snprintf(out, len, "%016" PRIx64, h);
@@ -415,8 +416,7 @@ static int install_policies(struct cache *c, struct account *a,
 
 static bool is_fresh(const struct cache *c, const struct freshness *f)
 {
-	if (f->expired ||
-	    f->drop_generation != atomic_load(&drop_generation))
+	if (f->expired || f->drop_generation != atomic_load(&drop_generation))
 		return false;
 	if (!f->have && f->result != -EACCES)
 		return false;
@@ -446,11 +446,10 @@ static int fetch(struct cache *c, struct account *a, enum fetch_kind kind,
 	return api_list_prebuilt(c->api, a->id, policies, err);
 }
 
-static int lock_fresh(struct cache *c, struct account *a,
-		      enum fetch_kind kind)
+static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 {
-	struct freshness *f = kind == FETCH_LISTING ? &a->listing :
-						      &a->policies;
+	struct freshness *f = kind == FETCH_LISTING ? &a->listing
+						    : &a->policies;
 	struct sync_list list = { 0 };
 	struct policy_list policies = { 0 };
 	struct api_error err = { 0 };
@@ -463,7 +462,7 @@ static int lock_fresh(struct cache *c, struct account *a,
 		if (is_fresh(c, f)) {
 			if (f->have)
 				return 0;
-			ret = f->result;	/* a remembered denial */
+			ret = f->result; /* a remembered denial */
 			goto out_unlock;
 		}
 		if (!f->fetching)
@@ -502,8 +501,8 @@ static int lock_fresh(struct cache *c, struct account *a,
 	}
 
 	if (!ret)
-		ret = kind == FETCH_LISTING ? install_listing(c, a, &list) :
-					      install_policies(c, a, &policies);
+		ret = kind == FETCH_LISTING ? install_listing(c, a, &list)
+					    : install_policies(c, a, &policies);
 	sync_list_finish(&list);
 	policy_list_finish(&policies);
 	clock_gettime(CLOCK_MONOTONIC, &f->at);

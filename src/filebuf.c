@@ -21,7 +21,7 @@ int filebuf_write(char **data, size_t *len, const char *src, size_t n,
 	if ((size_t)off > FILEBUF_MAX || n > FILEBUF_MAX - (size_t)off)
 		return -EFBIG;
 	if (!n)
-		return 0;	/* writes nothing, extends nothing */
+		return 0; /* writes nothing, extends nothing */
 	end = (size_t)off + n;
 	if (end > *len) {
 		grown = realloc(*data, end + 1);
@@ -29,8 +29,8 @@ int filebuf_write(char **data, size_t *len, const char *src, size_t n,
 			return -ENOMEM;
 		*data = grown;
 		/* a write past the end leaves a hole of zeros, as on disk */
-		memset(*data + *len, 0, (size_t)off > *len ? (size_t)off - *len
-							      : 0);
+		memset(*data + *len, 0,
+		       (size_t)off > *len ? (size_t)off - *len : 0);
 		*len = end;
 		(*data)[end] = '\0';
 	}

@@ -42,11 +42,11 @@ struct open_file {
 	enum field field;
 	uint64_t scratch_serial;
 	bool append;
-	bool written;		/* a write() since the last commit */
+	bool written; /* a write() since the last commit */
 	char *data;
 	size_t len;
-	char *base;		/* what the writer was shown (writes_base) */
-	struct open_file *prev, *next;	/* in open_files */
+	char *base; /* what the writer was shown (writes_base) */
+	struct open_file *prev, *next; /* in open_files */
 };
 
 /*
@@ -414,7 +414,7 @@ static int fsops_write(const char *path, const char *buf, size_t size,
 		ret = -ENOENT;
 		if (s) {
 			ret = filebuf_write(&s->data, &s->len, buf, size,
-					   of->append ? (off_t)s->len : off);
+					    of->append ? (off_t)s->len : off);
 			clock_gettime(CLOCK_REALTIME, &s->mtime);
 		}
 		account_unlock(of->account);
@@ -422,7 +422,7 @@ static int fsops_write(const char *path, const char *buf, size_t size,
 	}
 	pthread_mutex_lock(&of->lock);
 	ret = filebuf_write(&of->data, &of->len, buf, size,
-			   of->append ? (off_t)of->len : off);
+			    of->append ? (off_t)of->len : off);
 	if (!ret && size)
 		of->written = true;
 	pthread_mutex_unlock(&of->lock);
@@ -602,7 +602,7 @@ static int fsops_truncate(const char *path, off_t size,
 			ret = -ENOENT;
 		} else {
 			ret = filebuf_truncate(&n.scratch->data,
-					      &n.scratch->len, size);
+					       &n.scratch->len, size);
 			clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
 		}
 	}
@@ -658,7 +658,7 @@ static int fsops_mkdir(const char *path, mode_t mode)
 	if (c->opts->read_only)
 		return -EROFS;
 	if (parent.kind == NODE_SYNC)
-		return -EPERM;	/* no folders inside a sync */
+		return -EPERM; /* no folders inside a sync */
 	if (parent.kind != NODE_ACCOUNT)
 		return -EACCES;
 	return writes_create(c->cache, &cfg, parent.account, leaf);
@@ -681,11 +681,13 @@ static int fsops_rmdir(const char *path)
 		ret = -EROFS;
 	else if (n.kind != NODE_SYNC)
 		ret = n.kind == NODE_FIELD || n.kind == NODE_SCRATCH ||
-		      n.kind == NODE_POLICY_FILE || n.kind == NODE_ACCOUNT_ERROR
-		      ? -ENOTDIR : -EACCES;
+				      n.kind == NODE_POLICY_FILE ||
+				      n.kind == NODE_ACCOUNT_ERROR
+			      ? -ENOTDIR
+			      : -EACCES;
 	st = ret ? NULL : strmap_get(&n.account->states, n.entry->sync->id);
 	if (!ret && st && st->scratch)
-		ret = -ENOTEMPTY;	/* files of this mount would be lost */
+		ret = -ENOTEMPTY; /* files of this mount would be lost */
 	if (!ret)
 		snprintf(id, sizeof(id), "%s", n.entry->sync->id);
 	tree_release(&n);
@@ -694,7 +696,7 @@ static int fsops_rmdir(const char *path)
 
 /* What rename needs to know of one side, copied out of the cache. */
 struct rename_side {
-	int resolved;		/* 0, or the -errno of resolving it */
+	int resolved; /* 0, or the -errno of resolving it */
 	enum node_kind kind;
 	struct account *account;
 	char sync_id[40];
@@ -795,7 +797,7 @@ static int scratch_to_field(const char *from, const struct rename_side *dst)
 	free(data);
 	free(base);
 	if (ret)
-		return ret;	/* the scratch stays: nothing is lost */
+		return ret; /* the scratch stays: nothing is lost */
 	/*
 	 * The rename is done: the scratch name is gone.  Found again by
 	 * identity, not by path: saving `name` renamed the folder.
@@ -889,10 +891,12 @@ static int fsops_rename(const char *from, const char *to, unsigned int flags)
 	switch (src.kind) {
 	case NODE_SYNC:
 		if (parent.kind != NODE_ACCOUNT)
-			return -EINVAL;	/* a sync cannot go inside another */
+			return -EINVAL; /* a sync cannot go inside another */
 		if (!dst.resolved)
 			return dst.kind == NODE_SYNC &&
-			       !strcmp(dst.sync_id, src.sync_id) ? 0 : -EEXIST;
+					       !strcmp(dst.sync_id, src.sync_id)
+				       ? 0
+				       : -EEXIST;
 		return writes_rename(c->cache, src.account, src.sync_id,
 				     dst.leaf);
 	case NODE_SCRATCH:
@@ -946,8 +950,7 @@ static int attribute_change(const char *path, const mode_t *mode,
 	return ret;
 }
 
-static int fsops_chmod(const char *path, mode_t mode,
-		       struct fuse_file_info *fi)
+static int fsops_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	return attribute_change(path, &mode, NULL);
 }

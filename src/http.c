@@ -125,7 +125,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 
 	if (n > HTTP_MAX_BODY - resp->body_len) {
 		resp->transport = HTTP_TRANSPORT_TOO_BIG;
-		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
+		return 0; /* makes curl fail with CURLE_WRITE_ERROR */
 	}
 	want = resp->body_len + n + 1;
 	grown = realloc(resp->body, want);
@@ -167,7 +167,7 @@ static long parse_ms(const char *v, long scale)
 	double d = strtod(v, &end);
 
 	if (end == v || *end || !(d >= 0 && d <= 1e9))
-		return -1;	/* also NaN */
+		return -1; /* also NaN */
 	return (long)(d * scale);
 }
 
@@ -317,7 +317,8 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)strlen(req->body));
-	} else if (strcmp(req->method, "GET") && strcmp(req->method, "DELETE")) {
+	} else if (strcmp(req->method, "GET") &&
+		   strcmp(req->method, "DELETE")) {
 		/*
 		 * A body-less POST (refresh) still says Content-Length: 0, but
 		 * must not carry curl's default form Content-Type.
@@ -350,7 +351,8 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 	} else {
 		long sent = 0;
 
-		/* nothing written to the socket: the server cannot have acted */
+		/* nothing written to the socket: the server cannot have acted
+		 */
 		curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
 		resp->request_sent = sent > 0;
 	}

@@ -39,8 +39,10 @@ static int parse_accounts(const char *spec, struct id_list *out)
 	for (p = strtok_r(copy, ":,", &save); p && !ret;
 	     p = strtok_r(NULL, ":,", &save)) {
 		if (!ids_is_account_id(p)) {
-			fprintf(stderr, "catsyncfs: '%s' is not an account id "
-					"(32 lowercase hex digits)\n", p);
+			fprintf(stderr,
+				"catsyncfs: '%s' is not an account id "
+				"(32 lowercase hex digits)\n",
+				p);
 			ret = -1;
 		} else if (id_list_add(out, p)) {
 			ret = -1;
@@ -81,8 +83,8 @@ static void explain_first_failure(const struct options *opts,
 static int first_call(struct api *api, const struct options *opts,
 		      struct id_list *accounts, struct sync_list *first)
 {
-	const char *spec = opts->account ? opts->account :
-			   getenv("CLOUDFLARE_ACCOUNT_ID");
+	const char *spec = opts->account ? opts->account
+					 : getenv("CLOUDFLARE_ACCOUNT_ID");
 	struct api_error err;
 
 	if (spec && *spec) {
@@ -135,18 +137,20 @@ static int serve(struct fuse_args *args, struct options *opts,
 
 	/* statfs, unlike stat, is never answered from the kernel's cache */
 	if (statvfs(opts->mountpoint, &sv) && errno == ENOTCONN) {
-		fprintf(stderr, "catsyncfs: '%s' is a stale mount left by a "
-				"crash; run: fusermount3 -u %s\n",
+		fprintf(stderr,
+			"catsyncfs: '%s' is a stale mount left by a "
+			"crash; run: fusermount3 -u %s\n",
 			opts->mountpoint, opts->mountpoint);
 		return 1;
 	}
-	fuse = fuse_new(args, fsops_operations(), sizeof(struct fuse_operations),
-			context);
+	fuse = fuse_new(args, fsops_operations(),
+			sizeof(struct fuse_operations), context);
 	if (!fuse)
 		return 1;
 	if (fuse_mount(fuse, opts->mountpoint)) {
-		fprintf(stderr, "catsyncfs: cannot mount on '%s' (a stale mount "
-				"left by a crash? try: fusermount3 -u %s)\n",
+		fprintf(stderr,
+			"catsyncfs: cannot mount on '%s' (a stale mount "
+			"left by a crash? try: fusermount3 -u %s)\n",
 			opts->mountpoint, opts->mountpoint);
 		goto out_destroy;
 	}
@@ -168,7 +172,8 @@ static int serve(struct fuse_args *args, struct options *opts,
 	 * it: SIGTERM, SIGINT and SIGHUP are a clean shutdown (every request
 	 * in flight was answered before the loop returned).
 	 */
-	ret = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0 : 1;
+	ret = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0
+									   : 1;
 	fuse_loop_cfg_destroy(loop);
 
 out_signals:

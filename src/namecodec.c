@@ -129,8 +129,7 @@ static int hex_value(char c)
 	return -1;
 }
 
-int namecodec_decode(const char *folder, const char **id_out,
-		     char **name_out)
+int namecodec_decode(const char *folder, const char **id_out, char **name_out)
 {
 	size_t len = strlen(folder);
 	size_t mark = strlen(NAMECODEC_ID_MARK);

@@ -31,40 +31,36 @@ enum {
 	KEY_RO,
 };
 
-#define OPT(t, p) { t, offsetof(struct options, p), 1 }
+#define OPT(t, p)                                                              \
+	{                                                                      \
+		t, offsetof(struct options, p), 1                              \
+	}
 
 static const struct fuse_opt option_spec[] = {
-	OPT("token_file=%s", token_file),
-	OPT("api_url=%s", api_url),
-	OPT("account=%s", account),
-	OPT("cafile=%s", cafile),
-	OPT("cache_ttl=%d", cache_ttl),
-	OPT("timeout=%d", timeout),
+	OPT("token_file=%s", token_file), OPT("api_url=%s", api_url),
+	OPT("account=%s", account), OPT("cafile=%s", cafile),
+	OPT("cache_ttl=%d", cache_ttl), OPT("timeout=%d", timeout),
 	OPT("retries=%d", retries),
 	OPT("default_destination_type=%s", default_destination_type),
 	OPT("default_update_mode=%s", default_update_mode),
 	OPT("delete_destination", delete_destination),
-	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("ro", KEY_RO), FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP), FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	/* mount(8) calls a helper as: SOURCE DIR [-n] [-o OPTS] [-t TYPE] */
 	FUSE_OPT_KEY("-t ", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("-n", FUSE_OPT_KEY_DISCARD),
-	FUSE_OPT_KEY("-v", FUSE_OPT_KEY_DISCARD),
-	FUSE_OPT_KEY("-d", KEY_DEBUG),
-	FUSE_OPT_KEY("debug", KEY_DEBUG),
-	FUSE_OPT_END
+	FUSE_OPT_KEY("-v", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG), FUSE_OPT_END
 };
 
 /* fstab options that mount(8) or systemd act on; libfuse would refuse them */
 static bool is_mount_only_option(const char *opt)
 {
 	static const char *const names[] = {
-		"_netdev", "nofail", "noauto", "auto", "user", "users",
-		"nouser", "owner", "group", "defaults", NULL,
+		"_netdev", "nofail", "noauto", "auto",	   "user", "users",
+		"nouser",  "owner",  "group",  "defaults", NULL,
 	};
 	const char *const *n;
 
@@ -114,7 +110,7 @@ static int on_option(void *data, const char *arg, int key,
 		return 0;
 	case KEY_RO:
 		opts->read_only = true;
-		return 1;	/* libfuse sees it too: the kernel refuses writes */
+		return 1; /* libfuse sees it too: the kernel refuses writes */
 	default:
 		return 1;
 	}
@@ -204,8 +200,9 @@ static int read_token_file(struct options *opts)
 		goto fail_close;
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		fprintf(stderr, "catsyncfs: token file '%s' is readable by "
-				"group or others; chmod 600 it\n",
+		fprintf(stderr,
+			"catsyncfs: token file '%s' is readable by "
+			"group or others; chmod 600 it\n",
 			opts->token_file);
 		goto fail_close;
 	}
@@ -243,13 +240,13 @@ static int check_url(struct options *opts)
 	if (!strncasecmp(url, "http://", 7)) {
 		if (http_url_is_loopback(url))
 			return 0;
-		fprintf(stderr, "catsyncfs: refusing plain http to '%s': the "
-				"token would travel in clear; use https\n",
+		fprintf(stderr,
+			"catsyncfs: refusing plain http to '%s': the "
+			"token would travel in clear; use https\n",
 			url);
 		return -1;
 	}
-	fprintf(stderr, "catsyncfs: api_url '%s' is not an http(s) URL\n",
-		url);
+	fprintf(stderr, "catsyncfs: api_url '%s' is not an http(s) URL\n", url);
 	return -1;
 }
 

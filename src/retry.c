@@ -12,7 +12,7 @@ bool retry_status_is_transient(long status)
 static bool may_have_acted(const struct http_response *r)
 {
 	if (r->status == 429)
-		return false;	/* refused before it was looked at */
+		return false; /* refused before it was looked at */
 	if (r->status == 0)
 		return r->request_sent;
 	return true;
@@ -25,7 +25,7 @@ static bool worth_retrying(const struct retry_attempt *a)
 	if (r->status >= 200 && r->status < 400)
 		return false;
 	if (r->status == 0 && r->transport == HTTP_TRANSPORT_TOO_BIG)
-		return false;	/* the same answer would come again */
+		return false; /* the same answer would come again */
 	if (r->status == 0 && r->transport == HTTP_TRANSPORT_TLS)
 		return false;
 	/* the server's explicit word wins over our guess */

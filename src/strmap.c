@@ -66,8 +66,7 @@ void *strmap_get(const struct strmap *m, const char *key)
 	return s ? s->value : NULL;
 }
 
-static void place(struct strmap_slot *slots, size_t cap, char *key,
-		  void *value)
+static void place(struct strmap_slot *slots, size_t cap, char *key, void *value)
 {
 	size_t i = hash(key) & (cap - 1);
 
@@ -90,8 +89,7 @@ static int grow(struct strmap *m)
 		return -ENOMEM;
 	for (i = 0; i < m->cap; i++)
 		if (m->slots[i].key && m->slots[i].key != TOMBSTONE)
-			place(slots, cap, m->slots[i].key,
-			      m->slots[i].value);
+			place(slots, cap, m->slots[i].key, m->slots[i].value);
 	free(m->slots);
 	m->slots = slots;
 	m->cap = cap;

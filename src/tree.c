@@ -20,7 +20,7 @@
 #include "namecodec.h"
 #include "tree.h"
 
-#define INO_SHIFT 5	/* 32 slots per serial: dir + files */
+#define INO_SHIFT 5 /* 32 slots per serial: dir + files */
 
 static const char *const field_names[FIELD_COUNT] = {
 	[FIELD_NAME] = "name",
@@ -64,9 +64,9 @@ const char *tree_policy_file_name(enum policy_file f)
 
 bool tree_field_writable(enum field f)
 {
-	return f == FIELD_NAME || f == FIELD_DESCRIPTION ||
-	       f == FIELD_POLICY || f == FIELD_UPDATE_MODE ||
-	       f == FIELD_CONFIG || f == FIELD_REFRESH;
+	return f == FIELD_NAME || f == FIELD_DESCRIPTION || f == FIELD_POLICY ||
+	       f == FIELD_UPDATE_MODE || f == FIELD_CONFIG ||
+	       f == FIELD_REFRESH;
 }
 
 const char *tree_field_value(const struct sync *s, enum field f)
@@ -130,8 +130,8 @@ static struct scratch *find_scratch(struct account *a, const char *sync_id,
 }
 
 /* The components below the account: locks and fills out. */
-static int resolve_in_account(struct cache *c, struct account *a,
-			      char **parts, int n, struct node *out)
+static int resolve_in_account(struct cache *c, struct account *a, char **parts,
+			      int n, struct node *out)
 {
 	int ret, f;
 
@@ -259,9 +259,10 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 	case NODE_POLICY_FILE:
 		pol = &n->prebuilt->policy;
 		*newline = n->policy_file != POLICY_FILE_DESTINATIONS;
-		*p = n->policy_file == POLICY_FILE_POLICY ? pol->policy :
-		     n->policy_file == POLICY_FILE_DESCRIPTION ?
-		     pol->description : pol->applicable_destinations;
+		*p = n->policy_file == POLICY_FILE_POLICY ? pol->policy
+		     : n->policy_file == POLICY_FILE_DESCRIPTION
+			     ? pol->description
+			     : pol->applicable_destinations;
 		break;
 	case NODE_SCRATCH:
 		if (!n->scratch)

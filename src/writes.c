@@ -25,7 +25,10 @@
 
 /* The four writable fields, in the order of sync_state.shown. */
 static const enum field writable[4] = {
-	FIELD_NAME, FIELD_DESCRIPTION, FIELD_POLICY, FIELD_UPDATE_MODE,
+	FIELD_NAME,
+	FIELD_DESCRIPTION,
+	FIELD_POLICY,
+	FIELD_UPDATE_MODE,
 };
 
 static int shown_index(enum field f)
@@ -67,8 +70,8 @@ static const char *base_value(struct account *a, const struct sync *s, int i)
 {
 	struct sync_state *st = strmap_get(&a->states, s->id);
 
-	return st && st->shown[i] ? st->shown[i] :
-				    tree_field_value(s, writable[i]);
+	return st && st->shown[i] ? st->shown[i]
+				  : tree_field_value(s, writable[i]);
 }
 
 char *writes_base(struct account *a, const struct sync *s, enum field field)
@@ -176,7 +179,8 @@ int writes_parse_content(enum field field, const char *content, size_t len,
 	if (len && content[len - 1] == '\n')
 		len--;
 	if (memchr(content, '\0', len) || !utf8_valid(content, len)) {
-		snprintf(why, whylen, "'%s' must be UTF-8 text without NUL bytes",
+		snprintf(why, whylen,
+			 "'%s' must be UTF-8 text without NUL bytes",
 			 tree_field_name(field));
 		return -EINVAL;
 	}
@@ -202,8 +206,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	char *want_v[4], *from_v[4] = { 0 };
 	struct sync_fields send = { 0 };
 	struct sync *server = NULL, *answer = NULL;
-	const char **send_v[4] = { &send.name, &send.description,
-				   &send.policy, &send.update_mode };
+	const char **send_v[4] = { &send.name, &send.description, &send.policy,
+				   &send.update_mode };
 	char what[512], label[300], why[256], stale[128] = "";
 	struct api_error err;
 	bool changed = false, renamed = false;
@@ -239,8 +243,9 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		goto out_free;
 	}
 	for (i = 0; i < 4; i++) {
-		const char *s = want_v[i] ?
-				tree_field_value(server, writable[i]) : NULL;
+		const char *s = want_v[i]
+					? tree_field_value(server, writable[i])
+					: NULL;
 
 		if (!want_v[i] || !strcmp(s, want_v[i]))
 			continue;
@@ -260,7 +265,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		ret = refuse(a, sync_id, what, ESTALE,
 			     "%s changed on the server after this mount showed "
 			     "it; the server keeps that change (read the file "
-			     "again, then save)", stale);
+			     "again, then save)",
+			     stale);
 		goto out_free;
 	}
 	if (!changed) {
@@ -271,10 +277,9 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	}
 	for (i = 0; i < 4; i++)
 		*send_v[i] = want_v[i];
-	ret = api_update_sync(c->api, a->id, sync_id, &send,
-			      field == FIELD_CONFIG,
-			      renamed ? API_OP_RENAME : API_OP_UPDATE, &answer,
-			      &err);
+	ret = api_update_sync(
+		c->api, a->id, sync_id, &send, field == FIELD_CONFIG,
+		renamed ? API_OP_RENAME : API_OP_UPDATE, &answer, &err);
 	if (ret) {
 		ret = fail(a, sync_id, what, &err, ret);
 		goto out_free;
@@ -288,8 +293,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	if (account_apply_sync(c, a, answer))
 		log_error("out of memory keeping the answer for '%s'", label);
 	for (i = 0; i < 4; i++) {
-		struct sync_state *st = want_v[i] ? account_state(a, sync_id) :
-						    NULL;
+		struct sync_state *st = want_v[i] ? account_state(a, sync_id)
+						  : NULL;
 
 		if (st) {
 			free(st->shown[i]);
@@ -372,7 +377,8 @@ static int name_for_folder(struct account *a, const char *sync_id,
 		return refuse(a, sync_id, what, EINVAL,
 			      "'%s' is not how the folder-name rule writes a "
 			      "name (write %%2F for '/', %%25 for '%%', "
-			      "nothing else escaped)", folder);
+			      "nothing else escaped)",
+			      folder);
 	}
 	free(canonical);
 	if (!utf8_valid(*name, strlen(*name))) {

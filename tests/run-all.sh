@@ -53,6 +53,14 @@ build() {	# build DIR [meson options...]
 	ninja -C "$dir"
 }
 
+echo "== format (clang-format, .clang-format)"
+if git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run --Werror; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	echo "== format: FAILED (run clang-format -i on the files above)"
+fi
+
 echo "== build (gcc, -Dwerror=true)"
 if build build; then
 	meson test -C build --suite unit --print-errorlogs

@@ -21,7 +21,7 @@
 #define MAX_SEGMENTS 6
 
 struct control_path {
-	char *copy;			/* owned, decoded segments */
+	char *copy; /* owned, decoded segments */
 	const char *seg[MAX_SEGMENTS];
 	size_t n_seg;
 };
@@ -92,8 +92,7 @@ static void control_error(struct answer *ans, int status, const char *msg)
 /* The request body as JSON, or NULL after answering 400. */
 static cJSON *control_body(struct request *req, struct answer *ans)
 {
-	cJSON *doc = req->body ? cJSON_ParseWithLength(req->body,
-						       req->body_len)
+	cJSON *doc = req->body ? cJSON_ParseWithLength(req->body, req->body_len)
 			       : NULL;
 
 	if (!doc)
@@ -127,12 +126,10 @@ static cJSON *config_to_json(const struct emu *emu)
 {
 	cJSON *doc = cJSON_CreateObject();
 
-	if (doc && (!cJSON_AddNumberToObject(doc, "latency_ms",
-					     emu->cfg.latency_ms) ||
-		    !cJSON_AddBoolToObject(doc, "rate_limit",
-					   emu->cfg.rate_limit) ||
-		    !cJSON_AddNumberToObject(doc, "rate_limit_max",
-					     emu->rl.cap))) {
+	if (doc &&
+	    (!cJSON_AddNumberToObject(doc, "latency_ms", emu->cfg.latency_ms) ||
+	     !cJSON_AddBoolToObject(doc, "rate_limit", emu->cfg.rate_limit) ||
+	     !cJSON_AddNumberToObject(doc, "rate_limit_max", emu->rl.cap))) {
 		cJSON_Delete(doc);
 		return NULL;
 	}
@@ -148,13 +145,13 @@ static void do_config(struct emu *emu, const cJSON *body, struct answer *ans)
 	const cJSON *max = cJSON_GetObjectItemCaseSensitive(body,
 							    "rate_limit_max");
 
-	if ((latency && (!cJSON_IsNumber(latency) ||
-			 latency->valuedouble < 0 ||
+	if ((latency && (!cJSON_IsNumber(latency) || latency->valuedouble < 0 ||
 			 latency->valuedouble > 3600000)) ||
 	    (limit && !cJSON_IsBool(limit)) ||
 	    (max && (!cJSON_IsNumber(max) || max->valuedouble < 1 ||
 		     max->valuedouble > 10000000))) {
-		control_error(ans, 400, "want {\"latency_ms\": N >= 0, "
+		control_error(ans, 400,
+			      "want {\"latency_ms\": N >= 0, "
 			      "\"rate_limit\": bool, \"rate_limit_max\": N}");
 		return;
 	}
@@ -182,7 +179,8 @@ static void do_reset(struct emu *emu, const cJSON *body, struct answer *ans)
 	store_init(&fresh);
 	if (!cJSON_IsObject(body) || (syncs && !cJSON_IsNumber(syncs)) ||
 	    n < 0 || n > 1000000) {
-		control_error(ans, 400, "want a seed document or "
+		control_error(ans, 400,
+			      "want a seed document or "
 			      "{\"seed\": \"demo\"|\"empty\"|PATH, "
 			      "\"syncs\": N}");
 		return;
@@ -221,7 +219,8 @@ static void do_add_account(struct emu *emu, const cJSON *body,
 	int rc;
 
 	if (!id || (forbidden && !cJSON_IsBool(forbidden))) {
-		control_error(ans, 400, "want {\"id\": str, \"name\": str, "
+		control_error(ans, 400,
+			      "want {\"id\": str, \"name\": str, "
 			      "\"forbidden\": bool}");
 		return;
 	}
@@ -271,7 +270,7 @@ static void do_patch_sync(cJSON *sync, const cJSON *body, struct answer *ans)
 		return;
 	}
 	ts_now(now);
-	cJSON_ArrayForEach(item, body) {
+	cJSON_ArrayForEach (item, body) {
 		cJSON *copy = cJSON_Duplicate(item, 1);
 		bool ok;
 
@@ -299,8 +298,7 @@ nomem:
 }
 
 static void do_syncs(struct emu *emu, struct control_path *cp,
-		     struct request *req, const cJSON *body,
-		     struct answer *ans)
+		     struct request *req, const cJSON *body, struct answer *ans)
 {
 	struct account *acct = store_find_account(&emu->store, cp->seg[1]);
 	cJSON *sync = NULL;
@@ -316,7 +314,7 @@ static void do_syncs(struct emu *emu, struct control_path *cp,
 			do_insert_sync(acct, body, ans);
 		return;
 	}
-	cJSON_ArrayForEach(sync, acct->syncs) {
+	cJSON_ArrayForEach (sync, acct->syncs) {
 		const char *id = json_string(sync, "id");
 
 		if (id && strcmp(id, cp->seg[3]) == 0)
@@ -329,8 +327,8 @@ static void do_syncs(struct emu *emu, struct control_path *cp,
 	} else if (strcmp(req->method, "DELETE") == 0) {
 		cJSON *result = cJSON_CreateObject();
 
-		if (result && !cJSON_AddStringToObject(result, "id",
-						       cp->seg[3])) {
+		if (result &&
+		    !cJSON_AddStringToObject(result, "id", cp->seg[3])) {
 			cJSON_Delete(result);
 			result = NULL;
 		}

@@ -25,8 +25,8 @@ struct demo_sync {
 	const char *destination_id;
 	const char *update_mode;
 	const char *user_update;
-	const char *last_run;		/* NULL: never refreshed */
-	const char *error_json;		/* NULL: healthy */
+	const char *last_run; /* NULL: never refreshed */
+	const char *error_json; /* NULL: healthy */
 };
 
 static const char policy_prod_vpcs[] =
@@ -112,10 +112,10 @@ static const struct demo_sync account1_syncs[] = {
 	  "Hub virtual networks in Azure", policy_azure_vnets, "NONE",
 	  "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d", "AUTO",
 	  "2026-11-10T11:30:00.000001Z", NULL, NULL },
-	{ "0f1e2d3c-4b5a-4697-8877-665544332211", "gcp-networks",
-	  "", policy_gcp_networks, "NONE",
-	  "7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e", "MANUAL",
-	  "2026-11-01T08:00:00.500000Z", "2026-11-02T08:00:00.000000Z",
+	{ "0f1e2d3c-4b5a-4697-8877-665544332211", "gcp-networks", "",
+	  policy_gcp_networks, "NONE", "7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e",
+	  "MANUAL", "2026-11-01T08:00:00.500000Z",
+	  "2026-11-02T08:00:00.000000Z",
 	  "{\"refresh\":{\"code\":1013,"
 	  "\"message\":\"catalog discovery is still running\"}}" },
 };
@@ -142,7 +142,8 @@ struct demo_prebuilt {
 static const struct demo_prebuilt prebuilt[] = {
 	{ "all-aws-vpcs", "Every VPC in every connected AWS account",
 	  "package cloudflare.catalog_sync\n\ninclude if {\n"
-	  "\tinput.resource.type == \"aws_vpc\"\n}\n", true, true },
+	  "\tinput.resource.type == \"aws_vpc\"\n}\n",
+	  true, true },
 	{ "tagged-aws-subnets",
 	  "AWS subnets carrying a given tag (edit the tag)",
 	  "package cloudflare.catalog_sync\n\ninclude if {\n"
@@ -153,7 +154,8 @@ static const struct demo_prebuilt prebuilt[] = {
 	  "Azure virtual networks in one region (edit the region)",
 	  "package cloudflare.catalog_sync\n\ninclude if {\n"
 	  "\tinput.resource.type == \"azurerm_virtual_network\"\n"
-	  "\tinput.resource.location == \"westeurope\"\n}\n", true, true },
+	  "\tinput.resource.location == \"westeurope\"\n}\n",
+	  true, true },
 	{ "gcp-networks", "Every GCP VPC network",
 	  "package cloudflare.catalog_sync\n\ninclude if {\n"
 	  "\tinput.resource.type == \"google_compute_network\"\n}\n",
@@ -161,7 +163,8 @@ static const struct demo_prebuilt prebuilt[] = {
 	{ "public-subnets", "Subnets that assign public IPs on launch",
 	  "package cloudflare.catalog_sync\n\ninclude if {\n"
 	  "\tinput.resource.type == \"aws_subnet\"\n"
-	  "\tinput.resource.map_public_ip_on_launch\n}\n", false, true },
+	  "\tinput.resource.map_public_ip_on_launch\n}\n",
+	  false, true },
 };
 
 static int add_str(cJSON *obj, const char *key, const char *value)
@@ -174,10 +177,12 @@ static int demo_add_sync(struct account *acct, const struct demo_sync *d)
 	const char *healthy_run = d->error_json ? NULL : d->last_run;
 	const struct {
 		const char *key;
-		const char *value;	/* NULL: leave the field out */
+		const char *value; /* NULL: leave the field out */
 	} fields[] = {
-		{ "id", d->id }, { "name", d->name },
-		{ "description", d->description }, { "policy", d->policy },
+		{ "id", d->id },
+		{ "name", d->name },
+		{ "description", d->description },
+		{ "policy", d->policy },
 		{ "destination_type", d->destination_type },
 		{ "destination_id", d->destination_id },
 		{ "update_mode", d->update_mode },
@@ -194,8 +199,8 @@ static int demo_add_sync(struct account *acct, const struct demo_sync *d)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i].value && add_str(sync, fields[i].key,
-					       fields[i].value))
+		if (fields[i].value &&
+		    add_str(sync, fields[i].key, fields[i].value))
 			return -ENOMEM;
 	errors = d->error_json ? cJSON_Parse(d->error_json)
 			       : cJSON_CreateObject();
@@ -229,10 +234,11 @@ int demo_load_prebuilt(struct store *st)
 			return -ENOMEM;
 		dest = cJSON_AddArrayToObject(obj, "applicable_destinations");
 		if (!dest ||
-		    (p->none && !cJSON_AddItemToArray(
-				 dest, cJSON_CreateString("NONE"))) ||
-		    (p->zero_trust && !cJSON_AddItemToArray(
-				 dest, cJSON_CreateString("ZERO_TRUST_LIST"))))
+		    (p->none &&
+		     !cJSON_AddItemToArray(dest, cJSON_CreateString("NONE"))) ||
+		    (p->zero_trust &&
+		     !cJSON_AddItemToArray(
+			     dest, cJSON_CreateString("ZERO_TRUST_LIST"))))
 			return -ENOMEM;
 	}
 	return 0;
@@ -268,7 +274,9 @@ int demo_load(struct store *st)
 }
 
 static const char *const gen_types[] = {
-	"aws_vpc", "aws_subnet", "azurerm_virtual_network",
+	"aws_vpc",
+	"aws_subnet",
+	"azurerm_virtual_network",
 	"google_compute_network",
 };
 
@@ -294,7 +302,8 @@ static int gen_policy(struct strbuf *sb, struct rng *rng, long index,
 	size_t nlines = ARRAY_SIZE(gen_lines);
 	int rc;
 
-	rc = strbuf_addf(sb, "package cloudflare.catalog_sync\n\n"
+	rc = strbuf_addf(sb,
+			 "package cloudflare.catalog_sync\n\n"
 			 "# generated sync %05ld owned by tag:team-%02ld\n"
 			 "include if {\n\tinput.resource.type == \"%s\"\n",
 			 index, index % 20, type);
@@ -307,7 +316,7 @@ static int gen_policy(struct strbuf *sb, struct rng *rng, long index,
 		rc = strbuf_add(sb, line, len);
 	}
 	if (!rc && sb->len + 2 < size) {
-		size_t pad = size - sb->len - 2;	/* room before "}\n" */
+		size_t pad = size - sb->len - 2; /* room before "}\n" */
 
 		if (pad >= 3) {
 			rc = strbuf_addstr(sb, "\t#");
@@ -324,8 +333,7 @@ static int gen_policy(struct strbuf *sb, struct rng *rng, long index,
 	return rc;
 }
 
-int demo_generate(struct store *st, long count, long min_bytes,
-		  long max_bytes)
+int demo_generate(struct store *st, long count, long min_bytes, long max_bytes)
 {
 	struct account *acct;
 	struct strbuf sb;

@@ -19,7 +19,7 @@ int demo_load_prebuilt(struct store *st) __attribute__((warn_unused_result));
  * over [@min_bytes, @max_bytes] from a fixed PRNG seed, so every run makes
  * the same names, ids and policies.
  */
-int demo_generate(struct store *st, long count, long min_bytes,
-		  long max_bytes) __attribute__((warn_unused_result));
+int demo_generate(struct store *st, long count, long min_bytes, long max_bytes)
+	__attribute__((warn_unused_result));
 
 #endif

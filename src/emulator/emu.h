@@ -11,12 +11,12 @@
 #include "store.h"
 
 struct emu_config {
-	const char *token;	/* from argv, live as long as the process */
+	const char *token; /* from argv, live as long as the process */
 	const char *email;
 	const char *api_key;
-	long latency_ms;	/* changed by PUT /__emulator/config */
+	long latency_ms; /* changed by PUT /__emulator/config */
 	bool rate_limit;
-	long policy_min;	/* --policy-bytes, used by resets too */
+	long policy_min; /* --policy-bytes, used by resets too */
 	long policy_max;
 };
 

@@ -27,7 +27,7 @@ struct options {
 	long syncs;
 	const char *log_path;
 	long rate_max;
-	const char *tls_cert;	/* PEM files: serve https (tests of cafile=) */
+	const char *tls_cert; /* PEM files: serve https (tests of cafile=) */
 	const char *tls_key;
 };
 
@@ -78,7 +78,8 @@ static void usage(FILE *out)
 	      "  --help, --version\n"
 	      "\n"
 	      "Prints the base URL (http://ADDR:PORT/client/v4) on stdout "
-	      "once listening.\n", out);
+	      "once listening.\n",
+	      out);
 }
 
 static int bad_option(const char *opt, const char *value)
@@ -108,9 +109,24 @@ static int parse_policy_bytes(const char *s, struct emu_config *cfg)
 static int parse_args(int argc, char **argv, struct options *opt,
 		      struct emu_config *cfg)
 {
-	enum { O_LISTEN = 256, O_PORT, O_TOKEN, O_EMAIL, O_KEY, O_SEED,
-	       O_SYNCS, O_BYTES, O_LATENCY, O_RATE, O_RATE_MAX, O_LOG,
-	       O_TLS_CERT, O_TLS_KEY, O_HELP, O_VERSION };
+	enum {
+		O_LISTEN = 256,
+		O_PORT,
+		O_TOKEN,
+		O_EMAIL,
+		O_KEY,
+		O_SEED,
+		O_SYNCS,
+		O_BYTES,
+		O_LATENCY,
+		O_RATE,
+		O_RATE_MAX,
+		O_LOG,
+		O_TLS_CERT,
+		O_TLS_KEY,
+		O_HELP,
+		O_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "port", required_argument, NULL, O_PORT },
@@ -193,8 +209,10 @@ static int parse_args(int argc, char **argv, struct options *opt,
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "catsyncfs-emulator: unexpected argument "
-			"'%s'\n", argv[optind]);
+		fprintf(stderr,
+			"catsyncfs-emulator: unexpected argument "
+			"'%s'\n",
+			argv[optind]);
 		return -EINVAL;
 	}
 	return 0;
@@ -234,7 +252,9 @@ static void emu_finish(struct emu *emu)
 int main(int argc, char **argv)
 {
 	struct options opt = {
-		.listen = "127.0.0.1", .port = 8787, .seed = "demo",
+		.listen = "127.0.0.1",
+		.port = 8787,
+		.seed = "demo",
 		.rate_max = RATELIMIT_MAX,
 	};
 	struct server *srv = NULL;
@@ -261,8 +281,10 @@ int main(int argc, char **argv)
 	}
 	rc = reqlog_init(&emu.log, opt.log_path);
 	if (rc < 0) {
-		fprintf(stderr, "catsyncfs-emulator: cannot open log '%s': "
-			"%s\n", opt.log_path, strerror(-rc));
+		fprintf(stderr,
+			"catsyncfs-emulator: cannot open log '%s': "
+			"%s\n",
+			opt.log_path, strerror(-rc));
 		goto out;
 	}
 	rc = ratelimit_init(&emu.rl, opt.rate_max);
@@ -277,25 +299,26 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Before the server runs: from then on emu is under its lock. */
-	fprintf(stderr, "catsyncfs-emulator: %zu accounts, token '%s', "
-		"latency %ld ms, rate limit %s\n", emu.store.n_accounts,
-		emu.cfg.token, emu.cfg.latency_ms,
+	fprintf(stderr,
+		"catsyncfs-emulator: %zu accounts, token '%s', "
+		"latency %ld ms, rate limit %s\n",
+		emu.store.n_accounts, emu.cfg.token, emu.cfg.latency_ms,
 		emu.cfg.rate_limit ? "on" : "off");
 	if (!opt.tls_cert != !opt.tls_key) {
 		fprintf(stderr, "catsyncfs-emulator: --tls-cert and --tls-key "
-			"go together\n");
+				"go together\n");
 		rc = -EINVAL;
 		goto out;
 	}
 	if (opt.tls_cert && (!(cert = read_file(opt.tls_cert)) ||
 			     !(key = read_file(opt.tls_key)))) {
 		fprintf(stderr, "catsyncfs-emulator: cannot read the TLS "
-			"certificate or key\n");
+				"certificate or key\n");
 		rc = -EINVAL;
 		goto out;
 	}
-	srv = server_create(&emu, opt.listen, (uint16_t)opt.port, &bound,
-			    cert, key);
+	srv = server_create(&emu, opt.listen, (uint16_t)opt.port, &bound, cert,
+			    key);
 	if (!srv) {
 		rc = -EADDRNOTAVAIL;
 		goto out;

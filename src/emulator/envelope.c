@@ -10,8 +10,8 @@
 
 #include "envelope.h"
 
-void api_error_set(struct api_error *err, int status, int code,
-		   const char *fmt, ...)
+void api_error_set(struct api_error *err, int status, int code, const char *fmt,
+		   ...)
 {
 	va_list ap;
 
@@ -88,9 +88,8 @@ void envelope_error(struct answer *ans, const struct api_error *err)
 	cJSON *obj = error_object(err);
 
 	if (!doc || !obj ||
-	    !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(doc,
-								   "errors"),
-				  obj)) {
+	    !cJSON_AddItemToArray(
+		    cJSON_GetObjectItemCaseSensitive(doc, "errors"), obj)) {
 		cJSON_Delete(obj);
 		cJSON_Delete(doc);
 		answer_json(ans, err->status, NULL);

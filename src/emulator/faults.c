@@ -18,8 +18,8 @@
 
 static const char *const action_names[] = {
 	[FAULT_STATUS] = "status", [FAULT_HANG] = "hang",
-	[FAULT_RESET] = "reset", [FAULT_MALFORMED] = "malformed",
-	[FAULT_HUGE] = "huge", [FAULT_BODY] = "body",
+	[FAULT_RESET] = "reset",   [FAULT_MALFORMED] = "malformed",
+	[FAULT_HUGE] = "huge",	   [FAULT_BODY] = "body",
 };
 
 void fault_list_init(struct fault_list *list)
@@ -65,8 +65,8 @@ void fault_list_clear(struct fault_list *list)
 }
 
 /* A header value may be given as a string or a number. */
-static int opt_header(const cJSON *spec, const char *key, char **out,
-		      char *err, size_t errlen)
+static int opt_header(const cJSON *spec, const char *key, char **out, char *err,
+		      size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(spec, key);
 	char num[32];
@@ -88,8 +88,7 @@ static int opt_header(const cJSON *spec, const char *key, char **out,
 }
 
 /* "headers": {"Name": "value", ...}, sent verbatim with the answer. */
-static int opt_headers(const cJSON *spec, cJSON **out, char *err,
-		       size_t errlen)
+static int opt_headers(const cJSON *spec, cJSON **out, char *err, size_t errlen)
 {
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(spec, "headers");
 	const cJSON *item;
@@ -98,7 +97,7 @@ static int opt_headers(const cJSON *spec, cJSON **out, char *err,
 		return 0;
 	if (!cJSON_IsObject(obj) || cJSON_GetArraySize(obj) > 8)
 		goto bad;
-	cJSON_ArrayForEach(item, obj)
+	cJSON_ArrayForEach (item, obj)
 		if (!cJSON_IsString(item) || !item->string[0] ||
 		    strpbrk(item->string, ":\r\n") ||
 		    strpbrk(item->valuestring, "\r\n"))
@@ -106,7 +105,8 @@ static int opt_headers(const cJSON *spec, cJSON **out, char *err,
 	*out = cJSON_Duplicate(obj, 1);
 	return *out ? 0 : -ENOMEM;
 bad:
-	snprintf(err, errlen, "\"headers\" must map up to 8 names to "
+	snprintf(err, errlen,
+		 "\"headers\" must map up to 8 names to "
 		 "one-line strings");
 	return -EINVAL;
 }
@@ -198,8 +198,8 @@ int fault_list_add(struct fault_list *list, const cJSON *spec, char *err,
 		rc = opt_header(spec, "retry_after_ms", &f->hit.retry_after_ms,
 				err, errlen);
 	if (!rc)
-		rc = opt_header(spec, "should_retry", &f->hit.should_retry,
-				err, errlen);
+		rc = opt_header(spec, "should_retry", &f->hit.should_retry, err,
+				errlen);
 	if (!rc && body && !(f->hit.body = strdup(body)))
 		rc = -ENOMEM;
 	if (!rc)

@@ -9,32 +9,32 @@
 #include <cjson/cJSON.h>
 
 enum fault_action {
-	FAULT_STATUS,		/* an error envelope with the status */
-	FAULT_HANG,		/* wait, then answer normally or status */
-	FAULT_RESET,		/* start a 200 and drop the connection */
-	FAULT_MALFORMED,	/* a 200 with truncated JSON */
-	FAULT_HUGE,		/* a 200 of N bytes of unterminated JSON */
-	FAULT_BODY,		/* a given raw body with a given status */
+	FAULT_STATUS, /* an error envelope with the status */
+	FAULT_HANG, /* wait, then answer normally or status */
+	FAULT_RESET, /* start a 200 and drop the connection */
+	FAULT_MALFORMED, /* a 200 with truncated JSON */
+	FAULT_HUGE, /* a 200 of N bytes of unterminated JSON */
+	FAULT_BODY, /* a given raw body with a given status */
 };
 
 /* What a matched fault asks for; the strings are owned copies. */
 struct fault_hit {
 	enum fault_action action;
-	int status;		/* 0 if none was given */
-	char *retry_after;	/* header values, or NULL */
+	int status; /* 0 if none was given */
+	char *retry_after; /* header values, or NULL */
 	char *retry_after_ms;
 	char *should_retry;
-	double seconds;		/* hang */
+	double seconds; /* hang */
 	uint64_t bytes;
 	char *body;
-	cJSON *headers;		/* extra {"Name": "value"}, or NULL */
+	cJSON *headers; /* extra {"Name": "value"}, or NULL */
 };
 
 struct fault {
-	char *method;		/* "GET", ... or "*" */
+	char *method; /* "GET", ... or "*" */
 	char *pattern;
 	regex_t re;
-	long count;		/* remaining uses; -1 is forever */
+	long count; /* remaining uses; -1 is forever */
 	struct fault_hit hit;
 	struct fault *next;
 };

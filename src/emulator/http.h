@@ -16,13 +16,13 @@ struct MHD_Connection;
 
 struct request {
 	struct MHD_Connection *conn;
-	const char *method;	/* owned by libmicrohttpd */
-	char *uri;		/* raw request target, owned */
-	char *path;		/* raw path without the query, owned */
-	const char *query;	/* raw query inside @uri, "" when none */
-	char *body;		/* NUL-terminated, owned; NULL when empty */
+	const char *method; /* owned by libmicrohttpd */
+	char *uri; /* raw request target, owned */
+	char *path; /* raw path without the query, owned */
+	const char *query; /* raw query inside @uri, "" when none */
+	char *body; /* NUL-terminated, owned; NULL when empty */
 	size_t body_len;
-	bool too_large;		/* more than BODY_MAX was sent */
+	bool too_large; /* more than BODY_MAX was sent */
 	bool started;
 };
 
@@ -37,21 +37,21 @@ const char *request_unknown_arg(struct request *req,
 				const char *const *allowed);
 
 enum answer_kind {
-	ANSWER_FULL,	/* send body as is */
-	ANSWER_RESET,	/* send part of a 200 and drop the connection */
-	ANSWER_HUGE,	/* stream huge_bytes of unterminated JSON */
+	ANSWER_FULL, /* send body as is */
+	ANSWER_RESET, /* send part of a 200 and drop the connection */
+	ANSWER_HUGE, /* stream huge_bytes of unterminated JSON */
 };
 
 #define ANSWER_MAX_HEADERS 16
 
 struct answer_header {
-	char *name;		/* owned */
-	char *value;		/* owned */
+	char *name; /* owned */
+	char *value; /* owned */
 };
 
 struct answer {
 	int status;
-	char *body;		/* owned */
+	char *body; /* owned */
 	size_t body_len;
 	enum answer_kind kind;
 	uint64_t huge_bytes;
@@ -66,7 +66,6 @@ void answer_header(struct answer *ans, const char *name, const char *value);
 /* Take @doc (may be NULL: out of memory) as a JSON body. */
 void answer_json(struct answer *ans, int status, cJSON *doc);
 /* Copy a raw body. */
-void answer_raw(struct answer *ans, int status, const char *body,
-		size_t len);
+void answer_raw(struct answer *ans, int status, const char *body, size_t len);
 
 #endif

@@ -73,17 +73,22 @@ int policy_check(const char *policy, char *msg, size_t msglen)
 		}
 	}
 	if (depth > 0) {
-		snprintf(msg, msglen, "policy does not compile: "
-			 "unbalanced '%c' at line %ld", stack[depth - 1],
-			 lines[depth - 1]);
+		snprintf(msg, msglen,
+			 "policy does not compile: "
+			 "unbalanced '%c' at line %ld",
+			 stack[depth - 1], lines[depth - 1]);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 static const char *const resource_types[] = {
-	"aws_vpc", "aws_subnet", "aws_instance", "azurerm_virtual_network",
-	"azurerm_subnet", "google_compute_network",
+	"aws_vpc",
+	"aws_subnet",
+	"aws_instance",
+	"azurerm_virtual_network",
+	"azurerm_subnet",
+	"google_compute_network",
 	"google_compute_subnetwork",
 };
 

@@ -9,9 +9,9 @@
 #define RATELIMIT_WINDOW_MS (300 * 1000)
 
 struct ratelimit {
-	int64_t *stamps;	/* ring of request times (mono ms), owned */
-	long cap;		/* the limit */
-	long head;		/* oldest */
+	int64_t *stamps; /* ring of request times (mono ms), owned */
+	long cap; /* the limit */
+	long head; /* oldest */
 	long count;
 };
 

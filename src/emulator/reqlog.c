@@ -72,8 +72,8 @@ static cJSON *entry_to_json(long seq, const struct reqlog_entry *e)
 	if (!cJSON_AddNumberToObject(obj, "seq", (double)seq) ||
 	    !cJSON_AddStringToObject(obj, "method", e->method) ||
 	    !cJSON_AddStringToObject(obj, "path", e->path) ||
-	    !cJSON_AddStringToObject(obj, "query", e->query) ||
-	    !body || !cJSON_AddItemToObject(obj, "body", body))
+	    !cJSON_AddStringToObject(obj, "query", e->query) || !body ||
+	    !cJSON_AddItemToObject(obj, "body", body))
 		goto fail_body;
 	if (!cJSON_AddItemToObject(obj, "content_type",
 				   nullable_string(e->content_type)) ||
@@ -95,8 +95,10 @@ void reqlog_add(struct reqlog *log, const struct reqlog_entry *e)
 
 	if (!obj || !cJSON_AddItemToArray(log->entries, obj)) {
 		cJSON_Delete(obj);
-		fprintf(stderr, "catsyncfs-emulator: out of memory, request "
-			"%ld not logged\n", seq);
+		fprintf(stderr,
+			"catsyncfs-emulator: out of memory, request "
+			"%ld not logged\n",
+			seq);
 		return;
 	}
 	if (++log->count > REQLOG_MAX) {

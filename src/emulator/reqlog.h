@@ -8,10 +8,10 @@
 #include <cjson/cJSON.h>
 
 struct reqlog {
-	cJSON *entries;		/* array of entry objects, owned */
-	long count;		/* entries in memory */
+	cJSON *entries; /* array of entry objects, owned */
+	long count; /* entries in memory */
 	long next_seq;
-	FILE *file;		/* --log PATH, or NULL */
+	FILE *file; /* --log PATH, or NULL */
 };
 
 /* @path may be NULL: no file. */
@@ -21,13 +21,13 @@ void reqlog_finish(struct reqlog *log);
 
 struct reqlog_entry {
 	const char *method;
-	const char *path;		/* without /client/v4 */
-	const char *query;		/* "" when none */
-	const char *body;		/* NULL: no body */
+	const char *path; /* without /client/v4 */
+	const char *query; /* "" when none */
+	const char *body; /* NULL: no body */
 	size_t body_len;
-	const char *content_type;	/* NULL: no header */
-	int status;			/* 0: connection reset */
-	const char *auth;		/* "bearer", "legacy" or "none" */
+	const char *content_type; /* NULL: no header */
+	int status; /* 0: connection reset */
+	const char *auth; /* "bearer", "legacy" or "none" */
 };
 
 /* Append an entry; a failure only loses the entry (and says so). */

@@ -21,7 +21,8 @@
 #include "policy.h"
 #include "routes.h"
 
-#define SYNCS_DOC_URL "https://developers.cloudflare.com/api/resources/" \
+#define SYNCS_DOC_URL                                                          \
+	"https://developers.cloudflare.com/api/resources/"                     \
 	"magic_cloud_networking/subresources/catalog_syncs/"
 
 /* Error codes of our own choosing, documented in README.md. */
@@ -56,7 +57,7 @@ enum route_id {
 
 struct route {
 	enum route_id id;
-	char *copy;			/* owned; segments point into it */
+	char *copy; /* owned; segments point into it */
 	const char *seg[MAX_SEGMENTS];
 	size_t n_seg;
 	const char *account;
@@ -64,16 +65,13 @@ struct route {
 };
 
 static const char *const route_methods[] = {
-	[ROUTE_ACCOUNTS] = "GET",
-	[ROUTE_SYNCS] = "GET, POST",
-	[ROUTE_PREBUILT] = "GET",
-	[ROUTE_SYNC] = "GET, PUT, PATCH, DELETE",
+	[ROUTE_ACCOUNTS] = "GET", [ROUTE_SYNCS] = "GET, POST",
+	[ROUTE_PREBUILT] = "GET", [ROUTE_SYNC] = "GET, PUT, PATCH, DELETE",
 	[ROUTE_REFRESH] = "POST",
 };
 
-static const char *const destination_types[] = {
-	"NONE", "ZERO_TRUST_LIST", NULL
-};
+static const char *const destination_types[] = { "NONE", "ZERO_TRUST_LIST",
+						 NULL };
 static const char *const update_modes[] = { "AUTO", "MANUAL", NULL };
 
 const char *routes_api_path(const char *path)
@@ -296,20 +294,20 @@ static cJSON *parse_object(struct request *req, struct api_error *err)
 static int validate_sync_body(const cJSON *body, bool create,
 			      struct api_error *err)
 {
-	static const char *const required[] = {
-		"name", "destination_type", "update_mode"
-	};
+	static const char *const required[] = { "name", "destination_type",
+						"update_mode" };
 	const cJSON *item;
 	const char *policy;
 	char why[256];
 
-	cJSON_ArrayForEach(item, body) {
+	cJSON_ArrayForEach (item, body) {
 		const char *key = item->string;
 		const char *const *values = NULL;
 
 		if (strcmp(key, "destination_type") == 0) {
 			if (!create) {
-				field_error(err, key, "cannot be changed "
+				field_error(err, key,
+					    "cannot be changed "
 					    "after create");
 				return -EINVAL;
 			}
@@ -331,9 +329,11 @@ static int validate_sync_body(const cJSON *body, bool create,
 			return -EINVAL;
 		}
 		if (values && !in_enum(item->valuestring, values)) {
-			field_error(err, key, values == update_modes ?
-				    "must be one of AUTO, MANUAL" :
-				    "must be one of NONE, ZERO_TRUST_LIST");
+			field_error(
+				err, key,
+				values == update_modes
+					? "must be one of AUTO, MANUAL"
+					: "must be one of NONE, ZERO_TRUST_LIST");
 			return -EINVAL;
 		}
 	}
@@ -380,7 +380,7 @@ static int do_create(struct account *acct, struct request *req,
 {
 	char id[UUID_LEN], dest[UUID_LEN], now[TS_LEN], location[512];
 	static const char *const keys[] = {
-		"name", "description", "policy", "destination_type",
+		"name",	       "description", "policy", "destination_type",
 		"update_mode",
 	};
 	cJSON *body, *sync = NULL;
@@ -441,7 +441,7 @@ static int do_update(struct account *acct, cJSON *sync, struct request *req,
 	if (rc)
 		goto out;
 	ts_now(now);
-	cJSON_ArrayForEach(item, body) {
+	cJSON_ArrayForEach (item, body) {
 		rc = sync_set_string(sync, item->string, item->valuestring);
 		if (rc)
 			goto out;
@@ -468,9 +468,11 @@ static int do_delete(struct account *acct, cJSON *sync, struct request *req,
 		query_error(err, "delete_destination", "must be true or false");
 		return -EINVAL;
 	}
-	if (!result || !cJSON_AddItemToObject(result, "id",
-			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-						sync, "id"), 1))) {
+	if (!result ||
+	    !cJSON_AddItemToObject(
+		    result, "id",
+		    cJSON_Duplicate(
+			    cJSON_GetObjectItemCaseSensitive(sync, "id"), 1))) {
 		cJSON_Delete(result);
 		return -ENOMEM;
 	}
@@ -508,8 +510,8 @@ static int do_refresh(cJSON *sync, struct answer *ans)
 	return rc;
 }
 
-static int do_prebuilt(struct emu *emu, struct request *req,
-		       struct answer *ans, struct api_error *err)
+static int do_prebuilt(struct emu *emu, struct request *req, struct answer *ans,
+		       struct api_error *err)
 {
 	static const char *const allowed[] = { "destination_type", NULL };
 	const char *dt = request_arg(req, "destination_type");
@@ -526,18 +528,18 @@ static int do_prebuilt(struct emu *emu, struct request *req,
 	result = cJSON_CreateArray();
 	if (!result)
 		return -ENOMEM;
-	cJSON_ArrayForEach(policy, emu->store.prebuilt) {
+	cJSON_ArrayForEach (policy, emu->store.prebuilt) {
 		const cJSON *dests = cJSON_GetObjectItemCaseSensitive(
 			policy, "applicable_destinations");
 		const cJSON *d;
 		bool match = !dt;
 
-		cJSON_ArrayForEach(d, dests)
+		cJSON_ArrayForEach (d, dests)
 			if (dt && cJSON_IsString(d) &&
 			    strcmp(d->valuestring, dt) == 0)
 				match = true;
-		if (match && !cJSON_AddItemToArray(result,
-					cJSON_Duplicate(policy, 1))) {
+		if (match &&
+		    !cJSON_AddItemToArray(result, cJSON_Duplicate(policy, 1))) {
 			cJSON_Delete(result);
 			return -ENOMEM;
 		}
@@ -546,8 +548,8 @@ static int do_prebuilt(struct emu *emu, struct request *req,
 	return 0;
 }
 
-static int do_accounts(struct emu *emu, struct request *req,
-		       struct answer *ans, struct api_error *err)
+static int do_accounts(struct emu *emu, struct request *req, struct answer *ans,
+		       struct api_error *err)
 {
 	static const char *const allowed[] = { "page", "per_page", NULL };
 	const char *page_s = request_arg(req, "page");
@@ -608,7 +610,8 @@ static int handle_syncs(struct emu *emu, struct route *r, struct request *req,
 	if (!acct) {
 		api_error_set(err, 404, CODE_BAD_ID,
 			      "Could not route to %s, perhaps your object "
-			      "identifier is invalid?", req->path);
+			      "identifier is invalid?",
+			      req->path);
 		return -ENOENT;
 	}
 	if (acct->forbidden) {
@@ -617,8 +620,10 @@ static int handle_syncs(struct emu *emu, struct route *r, struct request *req,
 	}
 	if (r->id == ROUTE_PREBUILT)
 		return do_prebuilt(emu, req, ans, err);
-	if (check_query(req, strcmp(req->method, "DELETE") == 0 ?
-			delete_args : no_args, err))
+	if (check_query(req,
+			strcmp(req->method, "DELETE") == 0 ? delete_args
+							   : no_args,
+			err))
 		return -EINVAL;
 	if (r->id == ROUTE_SYNCS && strcmp(req->method, "GET") == 0) {
 		/* A reference avoids copying a 10,000-sync listing. */
@@ -682,8 +687,8 @@ static int check_body_allowed(struct route *r, struct request *req,
 }
 
 /* Route shape, path ids and method, before any credentials are looked at. */
-static int check_route(struct route *r, struct request *req,
-		       struct answer *ans, struct api_error *err)
+static int check_route(struct route *r, struct request *req, struct answer *ans,
+		       struct api_error *err)
 {
 	int rc = route_parse(req->path, r);
 
@@ -697,7 +702,8 @@ static int check_route(struct route *r, struct request *req,
 	    (r->sync && !is_uuid(r->sync))) {
 		api_error_set(err, 400, CODE_BAD_ID,
 			      "Could not route to %s, perhaps your object "
-			      "identifier is invalid?", req->path);
+			      "identifier is invalid?",
+			      req->path);
 		return -EINVAL;
 	}
 	if (!method_allowed(r->id, req->method)) {
@@ -732,8 +738,9 @@ void routes_handle(struct emu *emu, struct request *req, struct answer *ans)
 		struct account *acct = store_find_account(&emu->store,
 							  r.account);
 
-		rc = acct && !acct->forbidden ?
-		     check_body_allowed(&r, req, &err) : 0;
+		rc = acct && !acct->forbidden
+			     ? check_body_allowed(&r, req, &err)
+			     : 0;
 		if (!rc)
 			rc = handle_syncs(emu, &r, req, ans, &err);
 	}

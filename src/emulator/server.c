@@ -28,11 +28,14 @@
 
 /* A JSON-looking record repeated to make "huge" answers. */
 #define HUGE_HEAD "{\"success\":true,\"errors\":[],\"messages\":[],\"result\":["
-#define HUGE_RECORD "{\"id\":\"00000000-0000-4000-8000-000000000000\"," \
+#define HUGE_RECORD                                                            \
+	"{\"id\":\"00000000-0000-4000-8000-000000000000\","                    \
 	"\"name\":\"huge\",\"policy\":\"package huge\\n\"},"
-#define MALFORMED_BODY "{\"success\":true,\"errors\":[],\"messages\":[]," \
+#define MALFORMED_BODY                                                         \
+	"{\"success\":true,\"errors\":[],\"messages\":[],"                     \
 	"\"result\":[{\"id\":\"3f1c9a2b-7d4e-4f60-8a1b"
-#define OOM_BODY "{\"success\":false,\"errors\":[{\"code\":10002," \
+#define OOM_BODY                                                               \
+	"{\"success\":false,\"errors\":[{\"code\":10002,"                      \
 	"\"message\":\"out of memory\"}],\"messages\":[],\"result\":null}"
 
 struct server {
@@ -55,9 +58,8 @@ void emu_sleep(struct emu *emu, long ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&emu->lock);
-	while (!emu->stopping &&
-	       pthread_cond_timedwait(&emu->wake, &emu->lock, &deadline) !=
-		       ETIMEDOUT)
+	while (!emu->stopping && pthread_cond_timedwait(&emu->wake, &emu->lock,
+							&deadline) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&emu->lock);
 }
@@ -99,8 +101,7 @@ static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind,
 	return MHD_NO;
 }
 
-const char *request_unknown_arg(struct request *req,
-				const char *const *allowed)
+const char *request_unknown_arg(struct request *req, const char *const *allowed)
 {
 	struct unknown_arg u = { allowed, NULL };
 
@@ -143,8 +144,7 @@ void answer_header(struct answer *ans, const char *name, const char *value)
 	ans->n_headers++;
 }
 
-void answer_raw(struct answer *ans, int status, const char *body,
-		size_t len)
+void answer_raw(struct answer *ans, int status, const char *body, size_t len)
 {
 	free(ans->body);
 	ans->body = malloc(len + 1);
@@ -200,8 +200,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return req;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **req_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct request *req = *req_cls;
 
@@ -243,7 +243,7 @@ static void collect_body(struct request *req, const char *data, size_t len)
 
 struct stream {
 	uint64_t size;
-	bool reset;	/* drop the connection after the first block */
+	bool reset; /* drop the connection after the first block */
 };
 
 static ssize_t huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -305,8 +305,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn,
 	enum MHD_Result ret;
 
 	if (ans->kind == ANSWER_FULL)
-		resp = MHD_create_response_from_buffer(ans->body_len,
-						       ans->body,
+		resp = MHD_create_response_from_buffer(ans->body_len, ans->body,
 						       MHD_RESPMEM_MUST_COPY);
 	else
 		resp = stream_response(ans->huge_bytes,
@@ -340,7 +339,7 @@ static bool apply_fault(struct emu *emu, struct fault_hit *hit,
 		answer_header(ans, "retry-after-ms", hit->retry_after_ms);
 	if (hit->should_retry)
 		answer_header(ans, "x-should-retry", hit->should_retry);
-	cJSON_ArrayForEach(extra, hit->headers)
+	cJSON_ArrayForEach (extra, hit->headers)
 		answer_header(ans, extra->string, extra->valuestring);
 	switch (hit->action) {
 	case FAULT_HANG:
@@ -350,7 +349,8 @@ static bool apply_fault(struct emu *emu, struct fault_hit *hit,
 		/* fall through */
 	case FAULT_STATUS:
 		if (hit->status == 429)
-			api_error_set(&err, 429, 971, "Please wait and "
+			api_error_set(&err, 429, 971,
+				      "Please wait and "
 				      "consider throttling your request speed");
 		else
 			api_error_set(&err, hit->status, 10002,
@@ -411,7 +411,8 @@ static enum MHD_Result serve_api(struct emu *emu, struct request *req)
 
 		snprintf(secs, sizeof(secs), "%ld", retry_after);
 		answer_header(&ans, "Retry-After", secs);
-		api_error_set(&err, 429, 971, "Please wait and consider "
+		api_error_set(&err, 429, 971,
+			      "Please wait and consider "
 			      "throttling your request speed");
 		envelope_error(&ans, &err);
 		answered = true;
@@ -419,8 +420,10 @@ static enum MHD_Result serve_api(struct emu *emu, struct request *req)
 		answered = apply_fault(emu, &hit, &ans);
 	}
 	if (!answered && req->too_large) {
-		api_error_set(&err, 413, 10413, "Request body is larger than "
-			      "%d bytes", BODY_MAX);
+		api_error_set(&err, 413, 10413,
+			      "Request body is larger than "
+			      "%d bytes",
+			      BODY_MAX);
 		envelope_error(&ans, &err);
 		answered = true;
 	}
@@ -428,16 +431,17 @@ static enum MHD_Result serve_api(struct emu *emu, struct request *req)
 		routes_handle(emu, req, &ans);
 
 	pthread_mutex_lock(&emu->lock);
-	reqlog_add(&emu->log, &(struct reqlog_entry){
-		.method = req->method,
-		.path = path,
-		.query = req->query,
-		.body = req->too_large ? NULL : req->body,
-		.body_len = req->body_len,
-		.content_type = request_header(req, "Content-Type"),
-		.status = ans.kind == ANSWER_RESET ? 0 : ans.status,
-		.auth = routes_auth_kind(req),
-	});
+	reqlog_add(&emu->log,
+		   &(struct reqlog_entry){
+			   .method = req->method,
+			   .path = path,
+			   .query = req->query,
+			   .body = req->too_large ? NULL : req->body,
+			   .body_len = req->body_len,
+			   .content_type = request_header(req, "Content-Type"),
+			   .status = ans.kind == ANSWER_RESET ? 0 : ans.status,
+			   .auth = routes_auth_kind(req),
+		   });
 	pthread_mutex_unlock(&emu->lock);
 
 	ret = send_answer(req->conn, &ans, remaining, limit);
@@ -480,7 +484,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct request *req = *req_cls;
 
 	if (!req)
-		return MHD_NO;	/* on_uri ran out of memory */
+		return MHD_NO; /* on_uri ran out of memory */
 	if (!req->started) {
 		req->started = true;
 		req->conn = conn;
@@ -497,16 +501,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return serve_api(emu, req);
 }
 
-struct server *server_create(struct emu *emu, const char *addr,
-			     uint16_t port, uint16_t *bound,
-			     const char *tls_cert, const char *tls_key)
+struct server *server_create(struct emu *emu, const char *addr, uint16_t port,
+			     uint16_t *bound, const char *tls_cert,
+			     const char *tls_key)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-			     MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_ERROR_LOG;
+			     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct server *srv;
 
@@ -519,8 +522,10 @@ struct server *server_create(struct emu *emu, const char *addr,
 		sin6->sin6_port = htons(port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		fprintf(stderr, "catsyncfs-emulator: '%s' is not an IP "
-			"address\n", addr);
+		fprintf(stderr,
+			"catsyncfs-emulator: '%s' is not an IP "
+			"address\n",
+			addr);
 		return NULL;
 	}
 	if (tls_cert)
@@ -530,21 +535,21 @@ struct server *server_create(struct emu *emu, const char *addr,
 		return NULL;
 	srv->emu = emu;
 	srv->daemon = MHD_start_daemon(
-		flags, port, NULL, NULL, on_request, emu,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, emu,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, emu,
+		flags, port, NULL, NULL, on_request, emu, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+		emu, MHD_OPTION_NOTIFY_COMPLETED, on_completed, emu,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
 		/* with TLS, the PEM texts; else the list ends here */
 		tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
-		MHD_OPTION_HTTPS_MEM_KEY, tls_key,
-		MHD_OPTION_END);
+		MHD_OPTION_HTTPS_MEM_KEY, tls_key, MHD_OPTION_END);
 	if (!srv->daemon) {
-		fprintf(stderr, "catsyncfs-emulator: cannot listen on %s "
-			"port %u\n", addr, (unsigned int)port);
+		fprintf(stderr,
+			"catsyncfs-emulator: cannot listen on %s "
+			"port %u\n",
+			addr, (unsigned int)port);
 		free(srv);
 		return NULL;
 	}

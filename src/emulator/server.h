@@ -14,9 +14,9 @@ struct server;
  * Returns an owned server (server_destroy()) or NULL after printing why.
  */
 /* tls_cert/tls_key: PEM texts to serve https with, or NULL for http. */
-struct server *server_create(struct emu *emu, const char *addr,
-			     uint16_t port, uint16_t *bound,
-			     const char *tls_cert, const char *tls_key);
+struct server *server_create(struct emu *emu, const char *addr, uint16_t port,
+			     uint16_t *bound, const char *tls_cert,
+			     const char *tls_key);
 /* Stop serving, ending hanging requests first; accepts NULL. */
 void server_destroy(struct server *srv);
 

@@ -20,9 +20,17 @@
 #define SEED_FILE_MAX (256 * 1024 * 1024)
 
 static const char *const sync_keys[] = {
-	"id", "name", "description", "policy", "destination_type",
-	"destination_id", "update_mode", "errors", "last_user_update_at",
-	"last_attempted_update_at", "last_successful_update_at",
+	"id",
+	"name",
+	"description",
+	"policy",
+	"destination_type",
+	"destination_id",
+	"update_mode",
+	"errors",
+	"last_user_update_at",
+	"last_attempted_update_at",
+	"last_successful_update_at",
 	"includes_discoveries_until",
 };
 
@@ -107,7 +115,7 @@ cJSON *account_find_sync(struct account *acct, const char *id)
 {
 	cJSON *sync;
 
-	cJSON_ArrayForEach(sync, acct->syncs) {
+	cJSON_ArrayForEach (sync, acct->syncs) {
 		const char *sid = json_string(sync, "id");
 
 		if (sid && strcasecmp(sid, id) == 0)
@@ -121,7 +129,7 @@ cJSON *account_find_name(struct account *acct, const char *name,
 {
 	cJSON *sync;
 
-	cJSON_ArrayForEach(sync, acct->syncs) {
+	cJSON_ArrayForEach (sync, acct->syncs) {
 		const char *sname = json_string(sync, "name");
 
 		if (sync != except && sname && strcmp(sname, name) == 0)
@@ -162,9 +170,13 @@ int sync_complete(cJSON *sync)
 		const char *key;
 		const char *value;
 	} defaults[] = {
-		{ "name", name }, { "description", "" }, { "policy", "" },
-		{ "destination_type", "NONE" }, { "destination_id", dest },
-		{ "update_mode", "MANUAL" }, { "last_user_update_at", now },
+		{ "name", name },
+		{ "description", "" },
+		{ "policy", "" },
+		{ "destination_type", "NONE" },
+		{ "destination_id", dest },
+		{ "update_mode", "MANUAL" },
+		{ "last_user_update_at", now },
 	};
 	const char *sid;
 
@@ -283,7 +295,7 @@ static int load_account(struct store *st, const cJSON *obj, size_t index,
 		return rc;
 	}
 	acct = &st->accounts[st->n_accounts - 1];
-	cJSON_ArrayForEach(raw, syncs) {
+	cJSON_ArrayForEach (raw, syncs) {
 		cJSON *sync;
 
 		if (!cJSON_IsObject(raw)) {
@@ -318,11 +330,12 @@ int store_load_json(struct store *st, const cJSON *doc, char *err,
 
 	if (!cJSON_IsObject(doc) || (accounts && !cJSON_IsArray(accounts)) ||
 	    (prebuilt && !cJSON_IsArray(prebuilt))) {
-		snprintf(err, errlen, "seed: want {\"accounts\":[...], "
+		snprintf(err, errlen,
+			 "seed: want {\"accounts\":[...], "
 			 "\"prebuilt_policies\":[...]}");
 		return -EINVAL;
 	}
-	cJSON_ArrayForEach(obj, accounts) {
+	cJSON_ArrayForEach (obj, accounts) {
 		rc = load_account(st, obj, i++, err, errlen);
 		if (rc < 0)
 			return rc;

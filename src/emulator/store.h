@@ -11,18 +11,18 @@
 #include "util.h"
 
 struct account {
-	char *id;		/* as given; API routes need 32 hex */
+	char *id; /* as given; API routes need 32 hex */
 	char *name;
-	bool forbidden;		/* catalog-sync routes answer 403 */
+	bool forbidden; /* catalog-sync routes answer 403 */
 	char created_on[TS_LEN];
-	cJSON *syncs;		/* array of sync objects, owned */
+	cJSON *syncs; /* array of sync objects, owned */
 };
 
 struct store {
-	struct account *accounts;	/* owned array */
+	struct account *accounts; /* owned array */
 	size_t n_accounts;
 	size_t cap;
-	cJSON *prebuilt;		/* array of prebuilt policies, owned */
+	cJSON *prebuilt; /* array of prebuilt policies, owned */
 };
 
 void store_init(struct store *st);

@@ -17,8 +17,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const enum field fields[] = {
-	FIELD_NAME, FIELD_DESCRIPTION, FIELD_POLICY, FIELD_UPDATE_MODE,
-	FIELD_CONFIG, FIELD_ID, FIELD_STATUS, FIELD_REFRESH,
+	FIELD_NAME,   FIELD_DESCRIPTION, FIELD_POLICY, FIELD_UPDATE_MODE,
+	FIELD_CONFIG, FIELD_ID,		 FIELD_STATUS, FIELD_REFRESH,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += n;
 	}
 	if (buf && buf[len] != '\0')
-		abort();	/* the buffer is always terminated */
+		abort(); /* the buffer is always terminated */
 	for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 		struct sync_config c;
 		int ret = writes_parse_content(fields[f], buf ? buf : "", len,
@@ -56,8 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strcmp(c.update_mode, "MANUAL"))
 				abort();
 			sync_config_finish(&c);
-		} else if (ret != -EINVAL && ret != -EACCES &&
-			   ret != -ENOMEM) {
+		} else if (ret != -EINVAL && ret != -EACCES && ret != -ENOMEM) {
 			abort();
 		}
 	}

@@ -63,8 +63,10 @@ static void emulator_stop(void)
 static char *control(const char *method, const char *what, const char *body)
 {
 	const char *headers[] = { "Content-Type: application/json", NULL };
-	struct http_request req = { .method = method, .headers = headers,
-				    .body = body, .timeout_ms = 10000 };
+	struct http_request req = { .method = method,
+				    .headers = headers,
+				    .body = body,
+				    .timeout_ms = 10000 };
 	struct http_response resp;
 	char url[512];
 	char *text = NULL;
@@ -99,7 +101,7 @@ static int logged(const char *method, const char *path_part)
 	cJSON *log = cJSON_Parse(text ? text : "[]"), *e;
 	int n = 0;
 
-	cJSON_ArrayForEach(e, log) {
+	cJSON_ArrayForEach (e, log) {
 		cJSON *m = cJSON_GetObjectItem(e, "method");
 		cJSON *p = cJSON_GetObjectItem(e, "path");
 
@@ -123,16 +125,20 @@ static double now_s(void)
 
 static struct api *make_api(const char *token, long timeout_ms)
 {
-	struct api_config cfg = { .base_url = base_url, .token = token,
-				  .timeout_ms = timeout_ms, .retries = 2 };
+	struct api_config cfg = { .base_url = base_url,
+				  .token = token,
+				  .timeout_ms = timeout_ms,
+				  .retries = 2 };
 
 	return api_create(&cfg);
 }
 
 static void every_operation_should_round_trip(void)
 {
-	struct sync_fields f = { .name = "unit-made", .description = "d",
-				 .policy = "x {\n}\n", .update_mode = "AUTO",
+	struct sync_fields f = { .name = "unit-made",
+				 .description = "d",
+				 .policy = "x {\n}\n",
+				 .update_mode = "AUTO",
 				 .destination_type = "NONE" };
 	struct sync_fields change = { .policy = "y" };
 	struct api_error err;
@@ -244,8 +250,10 @@ static void long_retry_after_should_fail_at_once(void)
 
 static void post_should_not_be_repeated_after_a_timeout(void)
 {
-	struct sync_fields f = { .name = "slow-create", .policy = "",
-				 .description = "", .update_mode = "MANUAL",
+	struct sync_fields f = { .name = "slow-create",
+				 .policy = "",
+				 .description = "",
+				 .update_mode = "MANUAL",
 				 .destination_type = "NONE" };
 	struct api *quick = make_api("demo-token", 1000);
 	struct api_error err;
@@ -268,8 +276,10 @@ static void post_should_not_be_repeated_after_a_timeout(void)
 
 static void create_that_landed_should_be_found_not_resent(void)
 {
-	struct sync_fields f = { .name = "landed", .policy = "",
-				 .description = "", .update_mode = "MANUAL",
+	struct sync_fields f = { .name = "landed",
+				 .policy = "",
+				 .description = "",
+				 .update_mode = "MANUAL",
 				 .destination_type = "NONE" };
 	struct api_error err;
 	struct sync *s = NULL;

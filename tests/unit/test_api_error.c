@@ -48,8 +48,10 @@ static void failures_without_status_should_map(void)
 
 static void format_should_name_method_status_codes_and_ray(void)
 {
-	struct api_error e = { .failure = API_FAIL_STATUS, .status = 422,
-			       .ncodes = 2, .codes = { 1012, 7 } };
+	struct api_error e = { .failure = API_FAIL_STATUS,
+			       .status = 422,
+			       .ncodes = 2,
+			       .codes = { 1012, 7 } };
 	char buf[512];
 
 	snprintf(e.method, sizeof(e.method), "PATCH");

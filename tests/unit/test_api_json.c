@@ -8,15 +8,14 @@
 #define ID1 "8f2c6d1e-0b4a-4c8e-9f1d-2a3b4c5d6e7f"
 #define ID2 "11111111-2222-4333-8444-555555555555"
 
-#define SYNC(id, name)                                                     \
-	"{\"id\":\"" id "\",\"name\":\"" name "\",\"description\":\"d\","   \
-	"\"policy\":\"a\\nb\",\"destination_type\":\"NONE\","               \
-	"\"destination_id\":\"" ID2 "\",\"update_mode\":\"MANUAL\","        \
+#define SYNC(id, name)                                                         \
+	"{\"id\":\"" id "\",\"name\":\"" name "\",\"description\":\"d\","      \
+	"\"policy\":\"a\\nb\",\"destination_type\":\"NONE\","                  \
+	"\"destination_id\":\"" ID2 "\",\"update_mode\":\"MANUAL\","           \
 	"\"last_user_update_at\":\"2026-11-29T08:00:00Z\",\"errors\":{}}"
 
-#define ENVELOPE(result)                                                   \
-	"{\"success\":true,\"errors\":[],\"messages\":[],\"result\":"       \
-	result "}"
+#define ENVELOPE(result)                                                       \
+	"{\"success\":true,\"errors\":[],\"messages\":[],\"result\":" result "}"
 
 static int parse_one(const char *body, struct sync **s)
 {
@@ -46,10 +45,12 @@ static void missing_or_mistyped_fields_should_fail(void)
 	CHECK(parse_one(ENVELOPE("{\"id\":\"" ID1 "\"}"), &s) == -EIO);
 	CHECK(parse_one(ENVELOPE("{\"id\":7,\"name\":\"x\","
 				 "\"destination_type\":\"NONE\","
-				 "\"update_mode\":\"AUTO\"}"), &s) == -EIO);
+				 "\"update_mode\":\"AUTO\"}"),
+			&s) == -EIO);
 	CHECK(parse_one(ENVELOPE("{\"id\":\"" ID1 "\",\"name\":[],"
 				 "\"destination_type\":\"NONE\","
-				 "\"update_mode\":\"AUTO\"}"), &s) == -EIO);
+				 "\"update_mode\":\"AUTO\"}"),
+			&s) == -EIO);
 	CHECK(parse_one(ENVELOPE("[]"), &s) == -EIO);
 	CHECK(parse_one(ENVELOPE("null"), &s) == -EIO);
 	CHECK(parse_one("{\"result\":", &s) == -EIO);
@@ -140,8 +141,8 @@ static void config_should_need_all_four_string_keys(void)
 	struct sync_config c;
 	char why[128];
 
-	CHECK(api_json_parse_config(good, strlen(good), &c, why,
-				    sizeof(why)) == 0);
+	CHECK(api_json_parse_config(good, strlen(good), &c, why, sizeof(why)) ==
+	      0);
 	CHECK_STR(c.policy, "p");
 	sync_config_finish(&c);
 	CHECK(api_json_parse_config("{\"name\":\"n\"}", 12, &c, why,

@@ -4,8 +4,10 @@
 
 static struct http_response answer(long status)
 {
-	struct http_response r = { .status = status, .retry_after_ms = -1,
-				   .should_retry = -1, .request_sent = true };
+	struct http_response r = { .status = status,
+				   .retry_after_ms = -1,
+				   .should_retry = -1,
+				   .request_sent = true };
 
 	return r;
 }
@@ -13,8 +15,10 @@ static struct http_response answer(long status)
 static enum retry_verdict decide(int attempt, bool idempotent,
 				 const struct http_response *r, long *delay)
 {
-	struct retry_attempt a = { .attempt = attempt, .max_retries = 2,
-				   .idempotent = idempotent, .resp = r };
+	struct retry_attempt a = { .attempt = attempt,
+				   .max_retries = 2,
+				   .idempotent = idempotent,
+				   .resp = r };
 
 	return retry_decide(&a, 0.0, delay);
 }
@@ -45,8 +49,9 @@ static void server_errors_should_back_off_exponentially(void)
 static void jitter_should_take_at_most_a_quarter(void)
 {
 	struct http_response r = answer(503);
-	struct retry_attempt a = { .attempt = 1, .max_retries = 5,
-				   .idempotent = true, .resp = &r };
+	struct retry_attempt a = {
+		.attempt = 1, .max_retries = 5, .idempotent = true, .resp = &r
+	};
 	long d = 0;
 
 	CHECK(retry_decide(&a, 0.999, &d) == RETRY_AGAIN);
@@ -56,8 +61,9 @@ static void jitter_should_take_at_most_a_quarter(void)
 static void backoff_should_cap_at_8_seconds(void)
 {
 	struct http_response r = answer(502);
-	struct retry_attempt a = { .attempt = 9, .max_retries = 20,
-				   .idempotent = true, .resp = &r };
+	struct retry_attempt a = {
+		.attempt = 9, .max_retries = 20, .idempotent = true, .resp = &r
+	};
 	long d = 0;
 
 	CHECK(retry_decide(&a, 0.0, &d) == RETRY_AGAIN && d == 8000);
