@@ -30,9 +30,28 @@ struct cache_entry {
 	struct sync *sync; /* owned */
 	char *folder; /* owned: the folder name (namecodec) */
 	uint64_t serial; /* stable per sync id for the mount's life */
-	char *status_json; /* rendered on first use; owned */
-	char *config_json; /* rendered on first use; owned */
+	/*
+	 * The sizes of status.json and config.json, measured on first stat
+	 * (0 until then).  Their text is rendered again for each open rather
+	 * than kept: at 10,000 syncs keeping it doubled the daemon's memory.
+	 */
+	size_t status_len;
+	size_t config_len;
 };
+
+/*
+ * What a writer was shown of the four writable fields (name, description,
+ * policy, update_mode), for the lost-update check.  Only a digest of each
+ * value is kept: at 10,000 syncs, copies of every policy read would
+ * double the daemon's memory, and equality is all the check needs.
+ */
+struct sync_base {
+	bool known[4];
+	uint64_t digest[4];
+};
+
+/* A 64-bit digest of a value (FNV-1a), for struct sync_base. */
+uint64_t sync_base_digest(const char *value);
 
 /* A file that lives only in this mount (editor swap files and such). */
 struct scratch {
@@ -52,12 +71,8 @@ struct sync_state {
 	char *refresh_result; /* text shown by refresh, or NULL */
 	struct timespec refresh_time;
 	struct scratch *scratch;
-	/*
-	 * The value of each writable field (name, description, policy,
-	 * update_mode) that this mount last showed a reader, for the
-	 * lost-update check; NULL when none was read yet.
-	 */
-	char *shown[4];
+	/* what this mount last showed a reader of each writable field */
+	struct sync_base shown;
 };
 
 struct prebuilt_entry {
@@ -142,9 +157,13 @@ struct cache_entry *account_by_folder(struct account *a, const char *folder);
 struct cache_entry *account_by_id(struct account *a, const char *id);
 struct prebuilt_entry *account_prebuilt(struct account *a, const char *folder);
 
-/* Locked; rendered once per sync object.  NULL on ENOMEM. */
-const char *entry_status_json(struct cache_entry *e);
-const char *entry_config_json(struct cache_entry *e);
+/*
+ * Locked; status.json (json_status true) or config.json of the entry, as
+ * fresh heap text the caller frees (NULL on ENOMEM), and its size without
+ * keeping the text (0 on ENOMEM).
+ */
+char *entry_render_json(struct cache_entry *e, bool json_status);
+size_t entry_json_size(struct cache_entry *e, bool json_status);
 
 /* Locked; the state of a sync, created on first use.  NULL on ENOMEM. */
 struct sync_state *account_state(struct account *a, const char *sync_id);

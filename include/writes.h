@@ -26,15 +26,15 @@ struct writes_config {
 
 /*
  * Saves a field file's content (name, description, policy, update_mode)
- * or config.json.  base is what the saver was shown: the field's value,
- * or for config.json its text; NULL when unknown.  Reads the sync once
- * first: when the server already holds the content nothing is sent, and
- * when the server changed since base was shown the save is refused with
- * -ESTALE (the lost-update check).
+ * or config.json.  base is what the saver was shown (writes_base); on
+ * success it becomes what was saved, for the next save of the same open
+ * file.  Reads the sync once first: when the server already holds the
+ * content nothing is sent, and when the server changed a field since it
+ * was shown the save is refused with -ESTALE (the lost-update check).
  */
 int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		enum field field, const char *content, size_t len,
-		const char *base) __attribute__((warn_unused_result));
+		struct sync_base *base) __attribute__((warn_unused_result));
 
 /*
  * What a save of content to field would send, checked as far as can be
@@ -73,8 +73,12 @@ int writes_rename(struct cache *c, struct account *a, const char *sync_id,
 void writes_note_shown(struct account *a, const struct sync *s,
 		       enum field field);
 
-/* The value of a field a writer starts from (shown, else the listing's);
- * account locked; caller frees.  NULL for fields without one. */
-char *writes_base(struct account *a, const struct sync *s, enum field field);
+/*
+ * What a writer of field (or config.json) starts from: what this mount
+ * last showed of each field it holds, else the listing's value.  Account
+ * locked.
+ */
+void writes_base(struct account *a, const struct sync *s, enum field field,
+		 struct sync_base *out);
 
 #endif

@@ -63,18 +63,25 @@ void api_json_parse_errors(const char *body, size_t len, struct api_error *err)
 	cJSON_Delete(root);
 }
 
-/* A string member (null reads as ""); -EIO when missing or mistyped. */
-static int take_string(const cJSON *obj, const char *key, bool required,
-		       char **out)
+/*
+ * A string member (null reads as ""); -EIO when missing or mistyped.
+ * The string is taken out of the tree rather than copied, so that a
+ * listing never exists twice in memory (cJSON_Delete skips a NULL
+ * valuestring).
+ */
+static int take_string(cJSON *obj, const char *key, bool required, char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	if (!v || cJSON_IsNull(v)) {
 		if (required && !v)
 			return -EIO;
 		*out = strdup("");
 	} else if (cJSON_IsString(v)) {
-		*out = strdup(v->valuestring);
+		*out = v->valuestring;
+		v->valuestring = NULL;
+		/* taken: a second look at this member reads it as missing */
+		v->type = cJSON_NULL;
 	} else {
 		return -EIO;
 	}
@@ -107,7 +114,7 @@ static bool is_sync_key(const char *k)
 	return false;
 }
 
-static int sync_from_json(const cJSON *obj, struct sync **out)
+static int sync_from_json(cJSON *obj, struct sync **out)
 {
 	struct sync *s;
 	const cJSON *errors, *item;
@@ -243,7 +250,7 @@ out_free:
 	return ret;
 }
 
-static int policy_from_json(const cJSON *obj, struct policy *p)
+static int policy_from_json(cJSON *obj, struct policy *p)
 {
 	const cJSON *dests, *d;
 	size_t total = 1, used = 0;

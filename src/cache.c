@@ -62,6 +62,17 @@ uint64_t cache_serial(struct cache *c, const char *key)
 	return serial;
 }
 
+uint64_t sync_base_digest(const char *value)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*value) {
+		h ^= (unsigned char)*value++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 void cache_forget_serial(struct cache *c, const char *prefix, const char *id)
 {
 	char key[64];
@@ -99,8 +110,6 @@ static void entries_free(struct cache_entry *entries, size_t count)
 	for (i = 0; i < count; i++) {
 		sync_destroy(entries[i].sync);
 		free(entries[i].folder);
-		free(entries[i].status_json);
-		free(entries[i].config_json);
 	}
 	free(entries);
 }
@@ -119,7 +128,6 @@ static void prebuilt_free(struct prebuilt_entry *p, size_t count)
 static void state_destroy(struct sync_state *st)
 {
 	struct scratch *s, *next;
-	int i;
 
 	if (!st)
 		return;
@@ -129,8 +137,6 @@ static void state_destroy(struct sync_state *st)
 		free(s->data);
 		free(s);
 	}
-	for (i = 0; i < 4; i++)
-		free(st->shown[i]);
 	free(st->last_error);
 	free(st->refresh_result);
 	free(st);
@@ -481,6 +487,18 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 	}
 
 	f->fetching = true;
+	if (kind == FETCH_LISTING) {
+		/*
+		 * Nobody may use an expired listing, so it goes now rather
+		 * than after the new one is parsed: at 10,000 syncs that
+		 * keeps one listing in memory instead of two.
+		 */
+		entries_free(a->entries, a->count);
+		a->entries = NULL;
+		a->count = 0;
+		strmap_finish(&a->by_folder);
+		strmap_finish(&a->by_id);
+	}
 	for (tries = 0;; tries++) {
 		unsigned long mutations = a->mutations;
 
@@ -566,18 +584,23 @@ struct prebuilt_entry *account_prebuilt(struct account *a, const char *folder)
 	return i && i <= a->nprebuilt ? &a->prebuilt[i - 1] : NULL;
 }
 
-const char *entry_status_json(struct cache_entry *e)
+char *entry_render_json(struct cache_entry *e, bool json_status)
 {
-	if (!e->status_json)
-		e->status_json = api_json_render_status(e->sync);
-	return e->status_json;
+	char *text = json_status ? api_json_render_status(e->sync)
+				 : api_json_render_config(e->sync);
+
+	if (text)
+		*(json_status ? &e->status_len : &e->config_len) = strlen(text);
+	return text;
 }
 
-const char *entry_config_json(struct cache_entry *e)
+size_t entry_json_size(struct cache_entry *e, bool json_status)
 {
-	if (!e->config_json)
-		e->config_json = api_json_render_config(e->sync);
-	return e->config_json;
+	size_t len = json_status ? e->status_len : e->config_len;
+
+	if (!len)
+		free(entry_render_json(e, json_status));
+	return json_status ? e->status_len : e->config_len;
 }
 
 struct sync_state *account_state(struct account *a, const char *sync_id)
@@ -634,11 +657,9 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	a->mutations++;
 	if (e) {
 		sync_destroy(e->sync);
-		free(e->status_json);
-		free(e->config_json);
 		e->sync = s;
-		e->status_json = NULL;
-		e->config_json = NULL;
+		e->status_len = 0;
+		e->config_len = 0;
 	} else {
 		struct cache_entry *grown;
 
@@ -666,15 +687,13 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 	struct cache_entry *e = account_by_id(a, id);
 	size_t i;
 
+	a->mutations++; /* even when absent: a fetch may be bringing it */
 	if (!e)
 		return;
-	a->mutations++;
 	i = (size_t)(e - a->entries);
 	cache_forget_serial(c, "s:", id);
 	sync_destroy(e->sync);
 	free(e->folder);
-	free(e->status_json);
-	free(e->config_json);
 	memmove(&a->entries[i], &a->entries[i + 1],
 		(a->count - i - 1) * sizeof(*e));
 	a->count--;

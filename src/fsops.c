@@ -45,7 +45,7 @@ struct open_file {
 	bool written; /* a write() since the last commit */
 	char *data;
 	size_t len;
-	char *base; /* what the writer was shown (writes_base) */
+	struct sync_base base; /* what the writer was shown (writes_base) */
 	struct open_file *prev, *next; /* in open_files */
 };
 
@@ -273,7 +273,6 @@ static void open_file_destroy(struct open_file *of)
 	pthread_mutex_unlock(&open_files_lock);
 	pthread_mutex_destroy(&of->lock);
 	free(of->data);
-	free(of->base);
 	free(of);
 }
 
@@ -323,12 +322,12 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 		of->data = NULL;
 	} else if (writing && (fi->flags & O_TRUNC)) {
 		of->data = NULL;
-		of->base = writes_base(n.account, n.entry->sync, n.field);
+		writes_base(n.account, n.entry->sync, n.field, &of->base);
 	} else {
 		ret = tree_content(&n, &of->data, &of->len);
 		if (!ret && writing)
-			of->base = writes_base(n.account, n.entry->sync,
-					       n.field);
+			writes_base(n.account, n.entry->sync, n.field,
+				    &of->base);
 		else if (!ret && n.kind == NODE_FIELD)
 			writes_note_shown(n.account, n.entry->sync, n.field);
 	}
@@ -446,22 +445,10 @@ static int commit(struct fsops_context *c, struct open_file *of)
 		ret = writes_refresh(c->cache, of->account, of->sync_id);
 		goto out_unlock;
 	}
+	/* on success the next commit of this open starts from what was
+	 * saved: writes_save updates of->base */
 	ret = writes_save(c->cache, of->account, of->sync_id, of->field,
-			  of->data ? of->data : "", of->len, of->base);
-	if (!ret) {
-		/* the next commit of this open starts from what was saved */
-		free(of->base);
-		of->base = NULL;
-		if (of->field == FIELD_CONFIG) {
-			of->base = strndup(of->data ? of->data : "", of->len);
-		} else {
-			size_t n = of->len;
-
-			if (n && of->data[n - 1] == '\n')
-				n--;
-			of->base = strndup(of->data ? of->data : "", n);
-		}
-	}
+			  of->data ? of->data : "", of->len, &of->base);
 
 out_unlock:
 	pthread_mutex_unlock(&of->lock);
@@ -769,7 +756,8 @@ static int field_to_scratch(const char *from, const struct rename_side *dst)
 static int scratch_to_field(const char *from, const struct rename_side *dst)
 {
 	struct fsops_context *c = ctx();
-	char *data = NULL, *base = NULL;
+	struct sync_base base;
+	char *data = NULL;
 	size_t len = 0;
 	struct node n;
 	uint64_t serial;
@@ -784,7 +772,7 @@ static int scratch_to_field(const char *from, const struct rename_side *dst)
 	ret = tree_content(&n, &data, &len);
 	serial = n.scratch->serial;
 	if (!ret)
-		base = writes_base(n.account, n.entry->sync, dst->field);
+		writes_base(n.account, n.entry->sync, dst->field, &base);
 	tree_release(&n);
 	if (ret)
 		return ret;
@@ -793,9 +781,8 @@ static int scratch_to_field(const char *from, const struct rename_side *dst)
 			  : 0;
 	else
 		ret = writes_save(c->cache, dst->account, dst->sync_id,
-				  dst->field, data, len, base);
+				  dst->field, data, len, &base);
 	free(data);
-	free(base);
 	if (ret)
 		return ret; /* the scratch stays: nothing is lost */
 	/*

@@ -242,9 +242,13 @@ void tree_release(struct node *n)
 	n->locked = false;
 }
 
-/* Where a node's bytes are, without copying; *newline: add one \n. */
+/*
+ * Where a node's bytes are: in the cache (no copy), or for the JSON files
+ * freshly rendered into *owned, which the caller frees.  *newline: the
+ * bytes are a field value, to be followed by one \n.
+ */
 static int content_ref(const struct node *n, const char **p, size_t *len,
-		       bool *newline)
+		       bool *newline, char **owned)
 {
 	const struct sync_state *st;
 	const struct policy *pol;
@@ -274,10 +278,10 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 		st = strmap_get(&n->account->states, n->entry->sync->id);
 		switch (n->field) {
 		case FIELD_CONFIG:
-			*p = entry_config_json(n->entry);
-			break;
 		case FIELD_STATUS:
-			*p = entry_status_json(n->entry);
+			*owned = entry_render_json(n->entry,
+						   n->field == FIELD_STATUS);
+			*p = *owned;
 			break;
 		case FIELD_LAST_ERROR:
 			if (st && st->last_error)
@@ -305,11 +309,16 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 int tree_content(const struct node *n, char **data, size_t *len)
 {
 	const char *p;
+	char *owned = NULL;
 	bool newline;
-	int ret = content_ref(n, &p, len, &newline);
+	int ret = content_ref(n, &p, len, &newline, &owned);
 
 	if (ret)
 		return ret;
+	if (owned) {
+		*data = owned;
+		return 0;
+	}
 	*data = malloc(*len + 2);
 	if (!*data)
 		return -ENOMEM;
@@ -431,6 +440,7 @@ static uint64_t node_ino(const struct node *n)
 void tree_stat(struct cache *c, const struct node *n, struct stat *st)
 {
 	const char *p;
+	char *owned = NULL;
 	size_t len = 0;
 	bool newline;
 
@@ -465,8 +475,14 @@ void tree_stat(struct cache *c, const struct node *n, struct stat *st)
 		break;
 	}
 	st->st_nlink = 1;
-	if (!content_ref(n, &p, &len, &newline))
+	if (n->kind == NODE_FIELD &&
+	    (n->field == FIELD_STATUS || n->field == FIELD_CONFIG))
+		/* measured once per sync object, not kept as text */
+		st->st_size = (off_t)entry_json_size(n->entry,
+						     n->field == FIELD_STATUS);
+	else if (!content_ref(n, &p, &len, &newline, &owned))
 		st->st_size = (off_t)(len + (newline ? 1 : 0));
+	free(owned);
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 }

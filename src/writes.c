@@ -53,42 +53,30 @@ void writes_note_shown(struct account *a, const struct sync *s,
 	if (!st)
 		return;
 	for (i = 0; i < 4; i++) {
-		char *copy;
-
 		if (field != FIELD_CONFIG && writable[i] != field)
 			continue;
-		copy = strdup(tree_field_value(s, writable[i]));
-		if (copy) {
-			free(st->shown[i]);
-			st->shown[i] = copy;
-		}
+		st->shown.known[i] = true;
+		st->shown.digest[i] = sync_base_digest(
+			tree_field_value(s, writable[i]));
 	}
 }
 
-/* The value a writer started from: what was shown, else the listing's. */
-static const char *base_value(struct account *a, const struct sync *s, int i)
+void writes_base(struct account *a, const struct sync *s, enum field field,
+		 struct sync_base *out)
 {
 	struct sync_state *st = strmap_get(&a->states, s->id);
+	int i;
 
-	return st && st->shown[i] ? st->shown[i]
-				  : tree_field_value(s, writable[i]);
-}
-
-char *writes_base(struct account *a, const struct sync *s, enum field field)
-{
-	struct sync view;
-	int i = shown_index(field);
-
-	if (i >= 0)
-		return strdup(base_value(a, s, i));
-	if (field != FIELD_CONFIG)
-		return NULL;
-	view = *s;
-	view.name = (char *)base_value(a, s, 0);
-	view.description = (char *)base_value(a, s, 1);
-	view.policy = (char *)base_value(a, s, 2);
-	view.update_mode = (char *)base_value(a, s, 3);
-	return api_json_render_config(&view);
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < 4; i++) {
+		if (field != FIELD_CONFIG && writable[i] != field)
+			continue;
+		out->known[i] = true;
+		out->digest[i] = st && st->shown.known[i]
+					 ? st->shown.digest[i]
+					 : sync_base_digest(tree_field_value(
+						   s, writable[i]));
+	}
 }
 
 /* Records a failure of sync_id (or the account) and logs it. */
@@ -200,10 +188,10 @@ int writes_parse_content(enum field field, const char *content, size_t len,
 
 int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		enum field field, const char *content, size_t len,
-		const char *base)
+		struct sync_base *base)
 {
-	struct sync_config want, from = { 0 };
-	char *want_v[4], *from_v[4] = { 0 };
+	struct sync_config want;
+	char *want_v[4];
 	struct sync_fields send = { 0 };
 	struct sync *server = NULL, *answer = NULL;
 	const char **send_v[4] = { &send.name, &send.description, &send.policy,
@@ -211,7 +199,7 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	char what[512], label[300], why[256], stale[128] = "";
 	struct api_error err;
 	bool changed = false, renamed = false;
-	int i, ret, idx = shown_index(field);
+	int i, ret;
 
 	sync_label(a, sync_id, label, sizeof(label));
 	snprintf(what, sizeof(what), "cannot save '%s' of '%s'",
@@ -226,16 +214,6 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		return ret;
 	for (i = 0; i < 4; i++)
 		want_v[i] = *config_slot(&want, i);
-	/* and what they were shown */
-	if (field == FIELD_CONFIG && base &&
-	    !api_json_parse_config(base, strlen(base), &from, why,
-				   sizeof(why))) {
-		for (i = 0; i < 4; i++)
-			from_v[i] = *config_slot(&from, i);
-	} else if (idx >= 0 && base) {
-		from_v[idx] = (char *)base;
-	}
-
 	/* the one read that tells what changed, and whether anyone else did */
 	ret = api_get_sync(c->api, a->id, sync_id, &server, &err);
 	if (ret) {
@@ -249,7 +227,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 
 		if (!want_v[i] || !strcmp(s, want_v[i]))
 			continue;
-		if (from_v[i] && strcmp(s, from_v[i])) {
+		if (base && base->known[i] &&
+		    base->digest[i] != sync_base_digest(s)) {
 			snprintf(stale + strlen(stale),
 				 sizeof(stale) - strlen(stale), "%s'%s'",
 				 stale[0] ? ", " : "",
@@ -271,9 +250,9 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	}
 	if (!changed) {
 		/* the server already holds it: nothing to send */
-		show_answer(c, a, server, true);
+		answer = server;
 		server = NULL;
-		goto out_free;
+		goto out_saved;
 	}
 	for (i = 0; i < 4; i++)
 		*send_v[i] = want_v[i];
@@ -284,6 +263,7 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		ret = fail(a, sync_id, what, &err, ret);
 		goto out_free;
 	}
+out_saved:
 	/*
 	 * One critical section: a reader must never see the listing before
 	 * the answer is in it and note that older value as shown, which
@@ -297,8 +277,12 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 						  : NULL;
 
 		if (st) {
-			free(st->shown[i]);
-			st->shown[i] = strdup(want_v[i]);
+			st->shown.known[i] = true;
+			st->shown.digest[i] = sync_base_digest(want_v[i]);
+		}
+		if (want_v[i] && base) {
+			base->known[i] = true;
+			base->digest[i] = sync_base_digest(want_v[i]);
 		}
 	}
 	account_clear_error(a, sync_id);
@@ -307,7 +291,6 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 out_free:
 	sync_destroy(server);
 	sync_config_finish(&want);
-	sync_config_finish(&from);
 	return ret;
 }
 
