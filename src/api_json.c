@@ -217,34 +217,174 @@ static bool has_duplicate_ids(struct sync_list *list)
 	return dup;
 }
 
+/*
+ * A listing is parsed one sync at a time: a small scanner finds the
+ * "result" array in the envelope and the extent of each element, and only
+ * that element becomes a cJSON tree.  A whole-body tree of a 10,000-sync
+ * listing costs half again its size on top of the body and the structs.
+ * The scanner only delimits; cJSON still validates every element, and
+ * anything the scanner cannot delimit is -EIO.
+ */
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at '"': the byte after the closing quote, or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* The byte after the value at p, or NULL when it does not end. */
+static const char *skip_value(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && !strchr(",}] \t\r\n", *p))
+			p++;
+		return p;
+	}
+	for (; p < end; p++) {
+		if (*p == '"') {
+			p = skip_string(p, end);
+			if (!p)
+				return NULL;
+			p--;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if ((*p == '}' || *p == ']') && --depth == 0) {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* The start of the envelope's "result" value, or NULL. */
+static const char *find_result(const char *p, const char *end)
+{
+	p = skip_space(p, end);
+	if (p >= end || *p++ != '{')
+		return NULL;
+	for (;;) {
+		const char *key, *key_end;
+
+		p = skip_space(p, end);
+		if (p >= end || *p != '"')
+			return NULL;
+		key = p + 1;
+		key_end = skip_string(p, end);
+		if (!key_end)
+			return NULL;
+		p = skip_space(key_end, end);
+		if (p >= end || *p++ != ':')
+			return NULL;
+		p = skip_space(p, end);
+		if (key_end - key == 7 && !memcmp(key, "result\"", 7))
+			return p;
+		p = skip_value(p, end);
+		if (!p)
+			return NULL;
+		p = skip_space(p, end);
+		if (p >= end || *p++ != ',')
+			return NULL;
+	}
+}
+
+/* After the result array: the envelope's other members, then its end. */
+static bool envelope_tail_ok(const char *p, const char *end)
+{
+	for (;;) {
+		p = skip_space(p, end);
+		if (p < end && *p == '}')
+			return skip_space(p + 1, end) == end;
+		if (p >= end || *p++ != ',')
+			return false;
+		p = skip_space(p, end);
+		if (p >= end || *p != '"' || !(p = skip_string(p, end)))
+			return false;
+		p = skip_space(p, end);
+		if (p >= end || *p++ != ':')
+			return false;
+		p = skip_value(skip_space(p, end), end);
+		if (!p)
+			return false;
+	}
+}
+
+static int add_sync(struct sync_list *out, size_t *cap, const char *p,
+		    size_t len)
+{
+	cJSON *obj = cJSON_ParseWithLength(p, len);
+	int ret;
+
+	if (out->count == *cap) {
+		size_t grown_cap = *cap ? *cap * 2 : 64;
+		struct sync **grown = realloc(out->items,
+					      grown_cap * sizeof(*grown));
+
+		if (!grown) {
+			cJSON_Delete(obj);
+			return -ENOMEM;
+		}
+		out->items = grown;
+		*cap = grown_cap;
+	}
+	ret = sync_from_json(obj, &out->items[out->count]);
+	cJSON_Delete(obj);
+	if (!ret)
+		out->count++;
+	return ret;
+}
+
 int api_json_parse_sync_list(const char *body, size_t len,
 			     struct sync_list *out)
 {
-	cJSON *root = parse_body(body, len);
-	cJSON *result = envelope_result(root);
-	cJSON *item;
-	int n, ret = -EIO;
+	const char *end = body + len;
+	const char *p = body ? find_result(body, end) : NULL;
+	size_t cap = 0;
+	int ret = -EIO;
 
 	out->items = NULL;
 	out->count = 0;
-	if (!cJSON_IsArray(result))
+	if (!p || p >= end || *p++ != '[')
 		goto out_free;
-	n = cJSON_GetArraySize(result);
-	out->items = calloc(n ? (size_t)n : 1, sizeof(*out->items));
-	if (!out->items) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	cJSON_ArrayForEach (item, result) {
-		ret = sync_from_json(item, &out->items[out->count]);
+	for (p = skip_space(p, end); p < end && *p != ']';) {
+		const char *next = skip_value(p, end);
+
+		if (!next || *p != '{')
+			goto out_free;
+		ret = add_sync(out, &cap, p, (size_t)(next - p));
 		if (ret)
 			goto out_free;
-		out->count++;
+		ret = -EIO;
+		p = skip_space(next, end);
+		if (p < end && *p == ',') {
+			p = skip_space(p + 1, end);
+			if (p < end && *p == ']')
+				goto out_free; /* [a,] is not JSON */
+		} else if (p >= end || *p != ']') {
+			goto out_free;
+		}
 	}
+	if (p >= end || !envelope_tail_ok(p + 1, end))
+		goto out_free;
 	ret = has_duplicate_ids(out) ? -EIO : 0;
 
 out_free:
-	cJSON_Delete(root);
 	if (ret)
 		sync_list_finish(out);
 	return ret;

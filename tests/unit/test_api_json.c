@@ -80,6 +80,31 @@ static void list_should_refuse_duplicate_ids(void)
 	CHECK(list.count == 0);
 }
 
+static void list_should_be_found_anywhere_in_the_envelope(void)
+{
+	const char *later = "{\"errors\":[],\"messages\":[\"]}\"],"
+			    "\"result\":[" SYNC(ID1, "a") "],\"success\":true}";
+	const char *bad[] = {
+		"{\"result\":[" SYNC(ID1, "a") "]", /* no closing brace */
+		"{\"result\":[" SYNC(ID1, "a") "]} x", /* trailing junk */
+		"{\"result\":[" SYNC(ID1, "a") ",]}", /* empty element */
+		"{\"result\":[1]}",
+		"{\"result\":{}}",
+		"{\"result\":[{\"id\":\"x\"",
+		"{\"other\":[]}",
+		"[]",
+	};
+	struct sync_list list;
+	size_t i;
+
+	CHECK(api_json_parse_sync_list(later, strlen(later), &list) == 0);
+	CHECK(list.count == 1);
+	sync_list_finish(&list);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(api_json_parse_sync_list(bad[i], strlen(bad[i]), &list) ==
+		      -EIO);
+}
+
 static void unknown_members_should_reach_status_json(void)
 {
 	const char *body = ENVELOPE(
@@ -186,6 +211,7 @@ int main(void)
 	RUN(missing_or_mistyped_fields_should_fail);
 	RUN(hostile_ids_should_fail);
 	RUN(list_should_refuse_duplicate_ids);
+	RUN(list_should_be_found_anywhere_in_the_envelope);
 	RUN(unknown_members_should_reach_status_json);
 	RUN(error_envelope_should_keep_unknown_codes);
 	RUN(huge_input_should_fail_cleanly);
