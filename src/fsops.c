@@ -291,6 +291,18 @@ static int write_refusal(const struct node *n)
 	return -EACCES;
 }
 
+/* Gives an open file to the kernel. */
+static void hand_out(struct fuse_file_info *fi, struct open_file *of)
+{
+	fi->fh = (uintptr_t)of;
+	/*
+	 * direct_io: reads come here rather than from the page cache, and
+	 * are not cut at a size the kernel cached a second ago, so a file
+	 * whose content just changed never reads truncated or stale.
+	 */
+	fi->direct_io = 1;
+}
+
 static int fsops_open(const char *path, struct fuse_file_info *fi)
 {
 	struct open_file *of;
@@ -335,13 +347,7 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 		open_file_destroy(of);
 		goto out_release;
 	}
-	fi->fh = (uintptr_t)of;
-	/*
-	 * direct_io: reads come here rather than from the page cache, and
-	 * are not cut at a size the kernel cached a second ago, so a file
-	 * whose content just changed never reads truncated or stale.
-	 */
-	fi->direct_io = 1;
+	hand_out(fi, of);
 
 out_release:
 	tree_release(&n);
@@ -559,8 +565,7 @@ static int fsops_create(const char *path, mode_t mode,
 		ret = -ENOMEM;
 		goto out_release;
 	}
-	fi->fh = (uintptr_t)of;
-	fi->direct_io = 1;
+	hand_out(fi, of);
 
 out_release:
 	tree_release(&n);

@@ -241,8 +241,14 @@ int main(int argc, char *argv[])
 		goto out_cache;
 	if (opts.read_only)
 		fuse_opt_add_arg(&args, "-oro");
-	/* shows as "catsyncfs on /mnt/cf type fuse.catsyncfs" in mount(8) */
-	fuse_opt_insert_arg(&args, 1, "-ofsname=catsyncfs,subtype=catsyncfs");
+	/*
+	 * fsname/subtype: shows as "catsyncfs on /mnt/cf type fuse.catsyncfs"
+	 * in mount(8).  default_permissions: the kernel enforces the honest
+	 * modes, so that under allow_other only the mounting user can write.
+	 */
+	fuse_opt_insert_arg(&args, 1,
+			    "-ofsname=catsyncfs,subtype=catsyncfs,"
+			    "default_permissions");
 	ret = serve(&args, &opts, &context);
 
 out_cache:

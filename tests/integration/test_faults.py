@@ -14,7 +14,7 @@ import time
 import pytest
 
 from emulator import ACCOUNT_1, ACCOUNT_2, Emulator
-from mount import Mount, daemon_binary
+from mount import Mount, daemon_binary, is_mounted
 
 LIST = r"/catalog-syncs$"
 
@@ -220,29 +220,35 @@ def test_odd_but_valid_answers_are_shown(emulator, mnt):
     emulator.clear_faults()
 
 
+def write_in_flight(m, text):
+    """Starts a write whose PATCH hangs 2 s; returns (thread, result)."""
+    path = m.path(ACCOUNT_1, "prod-vpcs", "description")
+    m.emu.fault("PATCH", ".*", action="hang", seconds=2, count=1)
+    result = {}
+
+    def writer():
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        os.write(fd, text.encode() + b"\n")
+        result["errno"] = errno_of(os.close, fd)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(0.7)
+    return t, result
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_with_a_write_in_flight_completes_it(emulator, sig):
     m = Mount(emulator, "cache_ttl=60", accounts=[ACCOUNT_1])
     try:
-        path = m.path(ACCOUNT_1, "prod-vpcs", "description")
-        emulator.fault("PATCH", ".*", action="hang", seconds=2, count=1)
-        result = {}
-
-        def writer():
-            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-            os.write(fd, b"written during shutdown\n")
-            result["errno"] = errno_of(os.close, fd)
-
-        t = threading.Thread(target=writer)
-        t.start()
-        time.sleep(0.7)
+        t, result = write_in_flight(m, "written during shutdown")
         m.proc.send_signal(sig)
         t.join(20)
         assert result.get("errno") == 0
         assert emulator.sync("prod-vpcs")["description"] == "written during shutdown"
         assert m.proc.wait(timeout=20) == 0
         time.sleep(0.2)
-        assert not os.path.ismount(m.dir)
+        assert not is_mounted(m.dir)
     finally:
         m.cleanup()
 
@@ -250,18 +256,7 @@ def test_signal_with_a_write_in_flight_completes_it(emulator, sig):
 def test_fusermount_with_a_write_in_flight(emulator):
     m = Mount(emulator, "cache_ttl=60", accounts=[ACCOUNT_1])
     try:
-        path = m.path(ACCOUNT_1, "prod-vpcs", "description")
-        emulator.fault("PATCH", ".*", action="hang", seconds=2, count=1)
-        result = {}
-
-        def writer():
-            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-            os.write(fd, b"written during unmount\n")
-            result["errno"] = errno_of(os.close, fd)
-
-        t = threading.Thread(target=writer)
-        t.start()
-        time.sleep(0.7)
+        t, result = write_in_flight(m, "written during unmount")
         busy = subprocess.run(["fusermount3", "-u", m.dir], capture_output=True, text=True)
         t.join(20)
         assert result.get("errno") == 0

@@ -396,3 +396,16 @@ def test_tls_is_verified_and_cafile_trusts_a_private_ca(tls_emulator):
     assert code != 0 and "cannot reach" in out and "certificate" in out.lower()
     with Mount(emu, f"cafile={emu.cert}") as m:
         assert "prod-vpcs" in os.listdir(m.path(ACCOUNT_1))
+
+
+def test_allow_other_lets_others_read_but_only_the_owner_write(emulator):
+    with Mount(emulator, "allow_other", accounts=[ACCOUNT_1]) as m:
+        policy = m.path(ACCOUNT_1, "prod-vpcs", "policy")
+        as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        r = subprocess.run(as_nobody + ["cat", policy], capture_output=True, text=True)
+        assert r.returncode == 0 and "package" in r.stdout, r.stderr
+        emulator.clear_log()
+        r = subprocess.run(as_nobody + ["sh", "-c", f"echo x > {policy}"],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and "Permission denied" in r.stderr
+        assert [e for e in emulator.log() if e["method"] != "GET"] == []
