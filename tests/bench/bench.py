@@ -193,17 +193,17 @@ def table(benches, latency, runs):
         for r in b.rows:
             reqs = (f"{r['cold_req']}/{r['warm_req']}" if r["cold_req"] is not None
                     else f"{r['warm_req']} per run")
-            lines.append(f"| {r['workload']} | {reqs} | {fmt(r['cold'])} | {fmt(r['warm'])} "
+            lines.append(f"| {r['workload'].replace('|', chr(92) + '|')} | {reqs} | {fmt(r['cold'])} | {fmt(r['warm'])} "
                          f"| {fmt(r['floor'])} | {ratio(r['warm'], r['floor'])} "
                          f"| {ratio(r['cold'], r['floor'])} |")
         cat = next(r for r in b.rows if r["workload"] == "cat */policy")
         (gt, greq, gruns), (lt, lreq, lruns) = b.script_get, b.script_list
-        lines += ["", "| read every policy | requests | time | catsyncfs cold / this |",
+        lines += ["", "| read every policy | requests | time | this / catsyncfs cold |",
                   "|---|---|---|---|",
                   f"| catsyncfs `cat */policy`, cold | {cat['cold_req']} | {fmt(cat['cold'])} | 1x |",
                   f"| curl+jq: list, then GET per sync ({gruns} run) | {greq} | {fmt(gt)} "
-                  f"| {ratio(cat['cold'], gt)} |",
-                  f"| curl+jq: list alone | {lreq} | {fmt(lt)} | {ratio(cat['cold'], lt)} |", ""]
+                  f"| {ratio(gt, cat['cold'])} |",
+                  f"| curl+jq: list alone | {lreq} | {fmt(lt)} | {ratio(lt, cat['cold'])} |", ""]
     return "\n".join(lines)
 
 
