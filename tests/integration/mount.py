@@ -44,6 +44,14 @@ def is_mounted(path):
         return any(line.split()[4] == path for line in f)
 
 
+def unmount_all(path):
+    """Lazily unmounts whatever is stacked on path, dead mounts included."""
+    for _ in range(5):
+        if not is_mounted(path):
+            return
+        subprocess.run(["fusermount3", "-u", "-z", path], capture_output=True)
+
+
 def bad_lines(text):
     return [line for line in text.splitlines()
             if BAD_OUTPUT.search(line) and not HARMLESS.search(line)]
@@ -132,10 +140,7 @@ class Mount:
 
     def cleanup(self):
         """Never leaves a mount behind, whatever happened."""
-        for _ in range(5):
-            if not is_mounted(self.dir):
-                break
-            subprocess.run(["fusermount3", "-u", "-z", self.dir], capture_output=True)
+        unmount_all(self.dir)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -179,8 +184,5 @@ def run_mount_command(emu, *options, env=None, token=None, timeout=30):
                               text=True, timeout=timeout, env=environment)
         return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
     finally:
-        for _ in range(5):
-            if not is_mounted(mnt):
-                break
-            subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True)
+        unmount_all(mnt)
         os.rmdir(mnt)

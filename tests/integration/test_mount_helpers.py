@@ -9,7 +9,7 @@ import tempfile
 import pytest
 
 from emulator import ACCOUNT_1
-from mount import daemon_binary, is_mounted
+from mount import daemon_binary, is_mounted, unmount_all
 
 
 @pytest.fixture
@@ -24,10 +24,7 @@ def setup(emulator, tmp_path):
     try:
         yield emulator, mnt, opts, env, tmp_path
     finally:
-        for _ in range(3):
-            if not is_mounted(mnt):
-                break
-            subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True)
+        unmount_all(mnt)
         os.rmdir(mnt)
 
 

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from emulator import REPO_ROOT
-from mount import is_mounted
+from mount import unmount_all
 
 README = os.path.join(REPO_ROOT, "README.md")
 DEMO_MNT = "/tmp/catsyncfs-demo"
@@ -60,10 +60,7 @@ def demo():
     try:
         yield {"MNT": DEMO_MNT, "ACCOUNT": ACCOUNT}
     finally:
-        for _ in range(3):
-            if not is_mounted(DEMO_MNT):
-                break
-            subprocess.run(["fusermount3", "-u", "-z", DEMO_MNT], capture_output=True)
+        unmount_all(DEMO_MNT)
         try:
             os.kill(int(open("/tmp/catsyncfs-emulator.pid").read()), signal.SIGTERM)
         except (OSError, ValueError):
