@@ -87,6 +87,10 @@ struct freshness {
 	bool fetching; /* a request is under way */
 	bool expired; /* made stale by a write (refresh) */
 	struct timespec at; /* when the data (or a denial) came */
+	/* when what the mount shows from it last changed: installed,
+	 * written, or (listing) a sync's last_error or refresh result
+	 * (CLOCK_MONOTONIC) */
+	struct timespec changed;
 	unsigned int drop_generation;
 	unsigned long seq; /* bumped at the end of every fetch */
 	int result; /* 0 or -errno of the last fetch */
@@ -149,6 +153,13 @@ int cache_lock_policies(struct cache *c, struct account *a)
 void account_lock(struct account *a);
 void account_unlock(struct account *a);
 
+/*
+ * Locked; whether the data behind f (a->listing or a->policies) has not
+ * changed for at least ms: then whatever the kernel was told about it
+ * in the last ms still holds.
+ */
+bool cache_unchanged_for(const struct freshness *f, long ms);
+
 /* Forget every listing (SIGUSR1).  Async-signal-safe. */
 void cache_drop_all(void);
 
@@ -180,6 +191,10 @@ void account_clear_error(struct account *a, const char *sync_id);
  */
 int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	__attribute__((warn_unused_result));
+/* Locked; a sync's file changed other than by a listing (a refresh
+ * result): see struct freshness.changed. */
+void account_mark_changed(struct account *a);
+
 /* Locked; the next use of the listing fetches it again. */
 void account_expire_listing(struct account *a);
 

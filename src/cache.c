@@ -44,6 +44,16 @@ static long elapsed_ms(const struct timespec *since)
 	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
+static void mark_changed(struct freshness *f)
+{
+	clock_gettime(CLOCK_MONOTONIC, &f->changed);
+}
+
+bool cache_unchanged_for(const struct freshness *f, long ms)
+{
+	return f->have && elapsed_ms(&f->changed) >= ms;
+}
+
 uint64_t cache_serial(struct cache *c, const char *key)
 {
 	uint64_t serial;
@@ -335,6 +345,7 @@ static int install_listing(struct cache *c, struct account *a,
 	entries_free(a->entries, a->count);
 	a->entries = entries;
 	a->count = i;
+	mark_changed(&a->listing);
 	find_newest(a);
 	return name_entries(c, a);
 }
@@ -377,6 +388,7 @@ static int install_policies(struct cache *c, struct account *a,
 	}
 	prebuilt_free(a->prebuilt, a->nprebuilt);
 	strmap_finish(&a->prebuilt_by_folder);
+	mark_changed(&a->policies);
 	a->prebuilt = p;
 	a->nprebuilt = list->count;
 	policy_list_finish(list);
@@ -637,6 +649,7 @@ void account_record_error(struct account *a, const char *sync_id,
 	free(st->last_error);
 	st->last_error = text;
 	clock_gettime(CLOCK_REALTIME, &st->error_time);
+	mark_changed(&a->listing);
 }
 
 void account_clear_error(struct account *a, const char *sync_id)
@@ -647,7 +660,13 @@ void account_clear_error(struct account *a, const char *sync_id)
 		free(st->last_error);
 		st->last_error = NULL;
 		clock_gettime(CLOCK_REALTIME, &st->error_time);
+		mark_changed(&a->listing);
 	}
+}
+
+void account_mark_changed(struct account *a)
+{
+	mark_changed(&a->listing);
 }
 
 int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
@@ -655,6 +674,7 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	struct cache_entry *e = account_by_id(a, s->id);
 
 	a->mutations++;
+	mark_changed(&a->listing);
 	if (e) {
 		sync_destroy(e->sync);
 		e->sync = s;
@@ -690,6 +710,7 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 	a->mutations++; /* even when absent: a fetch may be bringing it */
 	if (!e)
 		return;
+	mark_changed(&a->listing);
 	i = (size_t)(e - a->entries);
 	cache_forget_serial(c, "s:", id);
 	sync_destroy(e->sync);

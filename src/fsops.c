@@ -4,12 +4,15 @@
  * Reads: open() takes a snapshot of the file's bytes into the open file,
  * so every read of one open sees one consistent version even when the
  * listing is refreshed meanwhile; stat sizes come from the same rendering,
- * so a read returns exactly st_size bytes.  Files are opened direct_io:
- * they are small, and the kernel's cached size must never cut a read.
+ * so a read returns exactly st_size bytes.  A reader of a file whose
+ * content has not changed for a while reads through the page cache (no
+ * READ to find the end, none at all for an empty file); everything else
+ * is direct_io, so that a size the kernel cached a second ago never cuts
+ * a read (kernel_size_holds).  A reader's close sends no FLUSH.
  *
- * Directory listings are served with READDIRPLUS attributes, so `ls -l`
- * and `find` cost no LOOKUP per entry.  The kernel's caches are kept at
- * one second (fsops_init) so that the daemon's cache_ttl decides
+ * Directory listings carry offsets and READDIRPLUS attributes, so `ls -l`,
+ * `find` and `grep -r` cost no LOOKUP per entry.  The kernel's caches are
+ * kept at one second (fsops_init) so that the daemon's cache_ttl decides
  * freshness.
  */
 #include <errno.h>
@@ -42,6 +45,7 @@ struct open_file {
 	enum field field;
 	uint64_t scratch_serial;
 	bool append;
+	bool page_cache; /* read through the kernel's page cache */
 	bool written; /* a write() since the last commit */
 	char *data;
 	size_t len;
@@ -61,14 +65,22 @@ static struct fsops_context *ctx(void)
 	return fuse_get_context()->private_data;
 }
 
+/* How long the kernel trusts what it was told (SPEC: about a second). */
+#define KERNEL_TIMEOUT_MS 1000
+
 static void *fsops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	cfg->use_ino = 1;
-	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 1.0;
-	cfg->negative_timeout = 1.0;
+	cfg->entry_timeout = KERNEL_TIMEOUT_MS / 1000.0;
+	cfg->attr_timeout = KERNEL_TIMEOUT_MS / 1000.0;
+	cfg->negative_timeout = KERNEL_TIMEOUT_MS / 1000.0;
 	cfg->kernel_cache = 0;
 	cfg->hard_remove = 1;
+	/*
+	 * Attributes with every entry, not only on the first request of a
+	 * folder: a walk stats everything it lists.
+	 */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	return fuse_get_context()->private_data;
 }
 
@@ -78,9 +90,15 @@ static void adjust_for_ro(struct stat *st)
 		st->st_mode &= ~(mode_t)0222;
 }
 
+static struct open_file *handle(struct fuse_file_info *fi)
+{
+	return (struct open_file *)(uintptr_t)fi->fh;
+}
+
 static int fsops_getattr(const char *path, struct stat *st,
 			 struct fuse_file_info *fi)
 {
+	struct open_file *of = fi ? handle(fi) : NULL;
 	struct node n;
 	int ret = tree_resolve(ctx()->cache, path, &n);
 
@@ -93,21 +111,57 @@ static int fsops_getattr(const char *path, struct stat *st,
 	tree_release(&n);
 	if (!ret)
 		adjust_for_ro(st);
+	/*
+	 * The kernel asks with the open file when a read goes past the
+	 * size it knows: the answer is the size of what this open reads,
+	 * even if the listing changed since it opened.
+	 */
+	if (!ret && of && of->page_cache)
+		st->st_size = (off_t)of->len;
 	return ret;
 }
 
-/* Adds one entry with its attributes (READDIRPLUS). */
-static int add_entry(void *buf, fuse_fill_dir_t filler, const char *name,
-		     const struct node *n)
+/*
+ * One READDIR(PLUS) request being answered.  Entries carry offsets
+ * (entry k has offset k + 1, the offset of the one after it): only in
+ * that mode does libfuse hand the kernel each entry's attributes, so
+ * that `ls -l`, `find` and `grep -r` need no LOOKUP per entry.
+ */
+struct dir_fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+	off_t from; /* the first entry this request returns */
+	off_t next; /* the number of the entry being added */
+};
+
+/* Adds the next entry (n NULL for "." and ".."); false once full. */
+static bool dir_add(struct dir_fill *d, const char *name, const struct node *n)
 {
+	off_t off = ++d->next;
 	struct stat st;
 
+	if (off <= d->from)
+		return true; /* returned by an earlier request */
+	if (!n)
+		return !d->filler(d->buf, name, NULL, off, 0);
 	tree_stat(ctx()->cache, n, &st);
 	adjust_for_ro(&st);
-	return filler(buf, name, &st, 0, FUSE_FILL_DIR_PLUS);
+	return !d->filler(d->buf, name, &st, off, FUSE_FILL_DIR_PLUS);
 }
 
-static int list_root(void *buf, fuse_fill_dir_t filler)
+/* Skips what earlier requests returned of a run of count entries;
+ * returns the index of the first one still to add. */
+static size_t dir_skip(struct dir_fill *d, size_t count)
+{
+	size_t skip = d->from > d->next ? (size_t)(d->from - d->next) : 0;
+
+	if (skip > count)
+		skip = count;
+	d->next += (off_t)skip;
+	return skip;
+}
+
+static int list_root(struct dir_fill *d)
 {
 	struct cache *c = ctx()->cache;
 	size_t i;
@@ -116,13 +170,13 @@ static int list_root(void *buf, fuse_fill_dir_t filler)
 		struct node n = { .kind = NODE_ACCOUNT,
 				  .account = c->accounts[i] };
 
-		if (add_entry(buf, filler, c->accounts[i]->id, &n))
+		if (!dir_add(d, c->accounts[i]->id, &n))
 			break;
 	}
 	return 0;
 }
 
-static int list_account(struct account *a, void *buf, fuse_fill_dir_t filler)
+static int list_account(struct account *a, struct dir_fill *d)
 {
 	struct node n = { .account = a };
 	size_t i;
@@ -131,20 +185,24 @@ static int list_account(struct account *a, void *buf, fuse_fill_dir_t filler)
 	if (ret)
 		return ret;
 	n.kind = NODE_ACCOUNT_ERROR;
-	add_entry(buf, filler, "last_error", &n);
+	if (!dir_add(d, "last_error", &n))
+		goto out_unlock;
 	n.kind = NODE_POLICIES;
-	add_entry(buf, filler, "policies", &n);
+	if (!dir_add(d, "policies", &n))
+		goto out_unlock;
 	n.kind = NODE_SYNC;
-	for (i = 0; i < a->count; i++) {
+	/* a folder of 10,000 syncs takes hundreds of requests: no rescans */
+	for (i = dir_skip(d, a->count); i < a->count; i++) {
 		n.entry = &a->entries[i];
-		if (add_entry(buf, filler, n.entry->folder, &n))
+		if (!dir_add(d, n.entry->folder, &n))
 			break;
 	}
+out_unlock:
 	account_unlock(a);
 	return 0;
 }
 
-static int list_policies(struct account *a, void *buf, fuse_fill_dir_t filler)
+static int list_policies(struct account *a, struct dir_fill *d)
 {
 	struct node n = { .account = a, .kind = NODE_POLICY };
 	size_t i;
@@ -152,16 +210,16 @@ static int list_policies(struct account *a, void *buf, fuse_fill_dir_t filler)
 
 	if (ret)
 		return ret;
-	for (i = 0; i < a->nprebuilt; i++) {
+	for (i = dir_skip(d, a->nprebuilt); i < a->nprebuilt; i++) {
 		n.prebuilt = &a->prebuilt[i];
-		if (add_entry(buf, filler, n.prebuilt->folder, &n))
+		if (!dir_add(d, n.prebuilt->folder, &n))
 			break;
 	}
 	account_unlock(a);
 	return 0;
 }
 
-static int list_policy(struct node *dir, void *buf, fuse_fill_dir_t filler)
+static int list_policy(struct node *dir, struct dir_fill *d)
 {
 	struct node n = *dir;
 	int f;
@@ -169,12 +227,13 @@ static int list_policy(struct node *dir, void *buf, fuse_fill_dir_t filler)
 	n.kind = NODE_POLICY_FILE;
 	for (f = 0; f < POLICY_FILE_COUNT; f++) {
 		n.policy_file = f;
-		add_entry(buf, filler, tree_policy_file_name(f), &n);
+		if (!dir_add(d, tree_policy_file_name(f), &n))
+			break;
 	}
 	return 0;
 }
 
-static int list_sync(struct node *dir, void *buf, fuse_fill_dir_t filler)
+static int list_sync(struct node *dir, struct dir_fill *d)
 {
 	struct node n = *dir;
 	struct sync_state *st;
@@ -184,13 +243,15 @@ static int list_sync(struct node *dir, void *buf, fuse_fill_dir_t filler)
 	n.kind = NODE_FIELD;
 	for (f = 0; f < FIELD_COUNT; f++) {
 		n.field = f;
-		add_entry(buf, filler, tree_field_name(f), &n);
+		if (!dir_add(d, tree_field_name(f), &n))
+			return 0;
 	}
 	st = strmap_get(&dir->account->states, dir->entry->sync->id);
 	n.kind = NODE_SCRATCH;
 	for (s = st ? st->scratch : NULL; s; s = s->next) {
 		n.scratch = s;
-		add_entry(buf, filler, s->name, &n);
+		if (!dir_add(d, s->name, &n))
+			break;
 	}
 	return 0;
 }
@@ -199,37 +260,39 @@ static int fsops_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			 off_t offset, struct fuse_file_info *fi,
 			 enum fuse_readdir_flags flags)
 {
+	struct dir_fill d = { .buf = buf, .filler = filler, .from = offset };
 	struct node n;
 	int ret = tree_resolve(ctx()->cache, path, &n);
 
 	if (ret)
 		return ret;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
+	if (!dir_add(&d, ".", NULL) || !dir_add(&d, "..", NULL))
+		goto out_release;
 	switch (n.kind) {
 	case NODE_ROOT:
-		ret = list_root(buf, filler);
+		ret = list_root(&d);
 		break;
 	case NODE_ACCOUNT:
-		ret = list_account(n.account, buf, filler);
+		ret = list_account(n.account, &d);
 		break;
 	case NODE_POLICIES: {
 		/* the folder resolved without the policies: fetch them now */
 		struct account *a = n.account;
 
 		tree_release(&n);
-		return list_policies(a, buf, filler);
+		return list_policies(a, &d);
 	}
 	case NODE_POLICY:
-		ret = list_policy(&n, buf, filler);
+		ret = list_policy(&n, &d);
 		break;
 	case NODE_SYNC:
-		ret = list_sync(&n, buf, filler);
+		ret = list_sync(&n, &d);
 		break;
 	default:
 		ret = -ENOTDIR;
 		break;
 	}
+out_release:
 	tree_release(&n);
 	return ret;
 }
@@ -291,16 +354,39 @@ static int write_refusal(const struct node *n)
 	return -EACCES;
 }
 
+/*
+ * Whether a reader of n may go through the kernel's page cache, which
+ * saves the READ round trip that finds the end of the file (and the only
+ * one of an empty file).  The kernel cuts such reads at the size it was
+ * told, up to KERNEL_TIMEOUT_MS ago: that is the snapshot's size when
+ * nothing n shows has changed since (struct freshness.changed).  The
+ * margin covers answers computed just before a change and delivered
+ * after it.  Scratch files and the account's last_error stay direct.
+ */
+static bool kernel_size_holds(const struct node *n)
+{
+	const long settled_ms = 2 * KERNEL_TIMEOUT_MS;
+
+	if (n->kind == NODE_POLICY_FILE)
+		return cache_unchanged_for(&n->account->policies, settled_ms);
+	return n->kind == NODE_FIELD &&
+	       cache_unchanged_for(&n->account->listing, settled_ms);
+}
+
 /* Gives an open file to the kernel. */
 static void hand_out(struct fuse_file_info *fi, struct open_file *of)
 {
 	fi->fh = (uintptr_t)of;
+	/* a reader's close has nothing to send: no FLUSH round trip */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	/*
-	 * direct_io: reads come here rather than from the page cache, and
-	 * are not cut at a size the kernel cached a second ago, so a file
-	 * whose content just changed never reads truncated or stale.
+	 * Everything else is direct_io: reads and writes come here rather
+	 * than from the page cache and are not cut at a size the kernel
+	 * cached a second ago, so a file whose content just changed never
+	 * reads truncated or stale.  keep_cache stays off: each open reads
+	 * its own snapshot.
 	 */
-	fi->direct_io = 1;
+	fi->direct_io = !of->page_cache;
 }
 
 static int fsops_open(const char *path, struct fuse_file_info *fi)
@@ -342,6 +428,7 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 				    &of->base);
 		else if (!ret && n.kind == NODE_FIELD)
 			writes_note_shown(n.account, n.entry->sync, n.field);
+		of->page_cache = !writing && kernel_size_holds(&n);
 	}
 	if (ret) {
 		open_file_destroy(of);
@@ -352,11 +439,6 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 out_release:
 	tree_release(&n);
 	return ret;
-}
-
-static struct open_file *handle(struct fuse_file_info *fi)
-{
-	return (struct open_file *)(uintptr_t)fi->fh;
 }
 
 /* Locked account: the scratch file of this open, or NULL if it is gone. */

@@ -320,6 +320,7 @@ int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
 		st->refresh_result = text;
 		text = NULL;
 		clock_gettime(CLOCK_REALTIME, &st->refresh_time);
+		account_mark_changed(a);
 	}
 	account_clear_error(a, sync_id);
 	/* the refresh moved the sync's timestamps: status.json must show it */

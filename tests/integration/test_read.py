@@ -169,6 +169,54 @@ def test_whole_account_walk_costs_one_listing(big_emulator, walk):
             assert out.stdout.count(b"tag:team") >= 500
 
 
+def test_big_folders_list_every_entry_once(big_emulator):
+    """A folder longer than one READDIRPLUS answer is listed in parts, each
+    resuming at the offset the last one ended: nothing lost, nothing twice."""
+    emu = big_emulator
+    with Mount(emu, "cache_ttl=60", accounts=[ACCOUNT_1]) as m:
+        listed = os.listdir(m.path(ACCOUNT_1))
+        assert len(listed) == len(set(listed))
+        assert len(listed) == len(emu.syncs(ACCOUNT_1)) + 2     # + last_error, policies
+        assert {"last_error", "policies"} <= set(listed)
+        sync_dir = m.path(ACCOUNT_1, sorted(set(listed) - {"last_error", "policies"})[0])
+        scratch = [f".scratch-file-with-a-long-name-{i:03d}.swp" for i in range(60)]
+        for name in scratch:
+            with open(os.path.join(sync_dir, name), "w") as f:
+                f.write(name)
+        inside = os.listdir(sync_dir)
+        assert sorted(inside) == sorted(SYNC_FILES + scratch)
+        # ls -l takes the attributes that came with the listing
+        out = subprocess.run(["ls", "-lnA", sync_dir], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert len(out.stdout.splitlines()) == 1 + len(SYNC_FILES) + len(scratch)
+        for name in scratch:
+            os.unlink(os.path.join(sync_dir, name))
+
+
+@pytest.mark.parametrize("new", ["x", "a much longer description " * 20])
+def test_a_read_after_a_size_change_is_never_cut(emulator, new):
+    """Settled files are read through the page cache, where the kernel
+    cuts a read at the size it last heard.  Here the kernel holds the old
+    size while the open fetches a listing with the new value: the read
+    must show the old or the new value whole, never a cut one."""
+    with Mount(emulator, "cache_ttl=1", accounts=[ACCOUNT_1]) as m:
+        sync = emulator.sync("prod-vpcs")
+        path = m.path(ACCOUNT_1, "prod-vpcs", "description")
+        old, want = (sync["description"] + "\n").encode(), (new + "\n").encode()
+        assert read(path) == old
+        time.sleep(2.5)                 # settled, and the listing expired
+        os.listdir(m.path(ACCOUNT_1))   # fetches the listing now (f)
+        time.sleep(0.8)
+        os.stat(path)                   # the kernel keeps the old size until f + 1.8
+        emulator.set_sync(ACCOUNT_1, sync["id"], description=new)
+        time.sleep(0.35)                # the listing expired at f + 1
+        assert read(path) in (old, want)    # this open fetches the new value
+        started = time.monotonic()
+        while read(path) != want:
+            assert time.monotonic() - started < 3, "change not seen"
+            time.sleep(0.1)
+
+
 def test_parallel_readers_of_an_expired_listing_share_one_request(emulator):
     with Mount(emulator, "cache_ttl=1", accounts=[ACCOUNT_1]) as m:
         names = [s["name"] for s in emulator.syncs(ACCOUNT_1)]
