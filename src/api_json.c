@@ -235,11 +235,19 @@ static const char *skip_space(const char *p, const char *end)
 /* p at '"': the byte after the closing quote, or NULL. */
 static const char *skip_string(const char *p, const char *end)
 {
-	for (p++; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p + 1;
+	/* memchr to each quote: policies make a listing mostly string */
+	for (p++; p < end;) {
+		const char *quote = memchr(p, '"', (size_t)(end - p));
+		const char *b;
+
+		if (!quote)
+			return NULL;
+		/* escaped when an odd number of backslashes precede it */
+		for (b = quote; b > p && b[-1] == '\\'; b--)
+			;
+		if ((quote - b) % 2 == 0)
+			return quote + 1;
+		p = quote + 1;
 	}
 	return NULL;
 }

@@ -205,6 +205,30 @@ static void policies_should_list_destinations_one_per_line(void)
 	policy_list_finish(&list);
 }
 
+/* The listing scanner finds each element's end by its quotes: escaped
+ * quotes and runs of backslashes must not end a string early or late. */
+static void list_should_skip_escapes_inside_strings(void)
+{
+	const char *body = ENVELOPE("[" SYNC(
+		ID1,
+		"a \\\"quoted\\\" name") ","
+					 "{\"id\":\"" ID2
+					 "\",\"name\":\"ends in \\\\\","
+					 "\"description\":\"\\\\\\\"}]\",\"policy\":\"x\","
+					 "\"destination_type\":\"NONE\",\"destination_id\":\"\","
+					 "\"update_mode\":\"AUTO\",\"last_user_update_at\":\"\"}]");
+	struct sync_list list = { 0 };
+
+	CHECK(api_json_parse_sync_list(body, strlen(body), &list) == 0);
+	CHECK(list.count == 2);
+	if (list.count == 2) {
+		CHECK_STR(list.items[0]->name, "a \"quoted\" name");
+		CHECK_STR(list.items[1]->name, "ends in \\");
+		CHECK_STR(list.items[1]->description, "\\\"}]");
+	}
+	sync_list_finish(&list);
+}
+
 int main(void)
 {
 	RUN(sync_should_parse_every_field);
@@ -218,5 +242,6 @@ int main(void)
 	RUN(config_should_need_all_four_string_keys);
 	RUN(fields_body_should_hold_only_given_fields);
 	RUN(policies_should_list_destinations_one_per_line);
+	RUN(list_should_skip_escapes_inside_strings);
 	return RUN_SUMMARY();
 }
