@@ -118,6 +118,14 @@ class Bench:
                           "floor": None, "cold_req": None, "warm_req": max(reqs),
                           "rss": rss})
 
+    def list_round_trip(self):
+        """The mount's one API call, timed by curl with the body thrown
+        away: what "one round trip" means at this size."""
+        path = f"{self.emu.base_url}/accounts/{ACCOUNT_1}/magic/cloud/catalog-syncs"
+        auth = f"Authorization: Bearer {self.emu.token}"
+        return median([sh(f"curl -sf -o /dev/null -H '{auth}' {path}")
+                       for _ in range(self.runs)])
+
     def script(self, per_sync):
         """curl + jq, as a user scripts it today."""
         out = os.path.join(self.work, "script")
@@ -152,6 +160,7 @@ class Bench:
             mm.__exit__(None, None, None)
             mounts.append(t)
         self.mount_time = median(mounts)
+        self.list_rtt = self.list_round_trip()
         try:
             for name, cmd in READS.items():
                 self.measure(name, cmd, floor_dir)
@@ -163,6 +172,12 @@ class Bench:
                             "for i in $(seq 10); do mkdir {d}/bench-$i && rmdir {d}/bench-$i; done")
         self.script_get = self.script(per_sync=True)
         self.script_list = self.script(per_sync=False)
+
+
+def commit():
+    out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
 
 
 def fmt(x, unit="s"):
@@ -185,7 +200,8 @@ def table(benches, latency, runs):
              f"warm = the same command again; floor = the same tree on tmpfs.", ""]
     for b in benches:
         lines += [f"**{b.n} syncs** (listing {b.listing_bytes / 1e6:.1f} MB of JSON; "
-                  f"mount {fmt(b.mount_time)}; peak RSS "
+                  f"mount {fmt(b.mount_time)}, the list round trip alone "
+                  f"{fmt(b.list_rtt)}; peak RSS "
                   f"{max(r['rss'] for r in b.rows) / 1024:.1f} MiB, budget "
                   f"{(2 * b.listing_bytes / 2**20 + 16):.1f} MiB)", "",
                   "| workload | requests cold/warm | cold | warm | floor | warm/floor | cold/floor |",
@@ -226,7 +242,9 @@ def main():
     text = table(benches, args.latency_ms, args.runs)
     print(text)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-        f.write("# Benchmark results\n\nMade by `tests/bench/bench.py`.\n\n" + text + "\n")
+        f.write(f"# Benchmark results\n\nMade by `tests/bench/bench.py` on "
+                f"{time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores; the daemon "
+                f"built from commit {commit()}).\n\n" + text + "\n")
     if args.readme:
         readme = os.path.join(REPO, "README.md")
         with open(readme) as f:

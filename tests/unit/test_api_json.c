@@ -207,16 +207,16 @@ static void policies_should_list_destinations_one_per_line(void)
 
 /* The listing scanner finds each element's end by its quotes: escaped
  * quotes and runs of backslashes must not end a string early or late. */
+#define BACKSLASH_SYNC                                                         \
+	"{\"id\":\"" ID2 "\",\"name\":\"ends in \\\\\","                       \
+	"\"description\":\"\\\\\\\"}]\",\"policy\":\"x\","                     \
+	"\"destination_type\":\"NONE\",\"destination_id\":\"\","               \
+	"\"update_mode\":\"AUTO\",\"last_user_update_at\":\"\"}"
+
 static void list_should_skip_escapes_inside_strings(void)
 {
-	const char *body = ENVELOPE("[" SYNC(
-		ID1,
-		"a \\\"quoted\\\" name") ","
-					 "{\"id\":\"" ID2
-					 "\",\"name\":\"ends in \\\\\","
-					 "\"description\":\"\\\\\\\"}]\",\"policy\":\"x\","
-					 "\"destination_type\":\"NONE\",\"destination_id\":\"\","
-					 "\"update_mode\":\"AUTO\",\"last_user_update_at\":\"\"}]");
+	const char *body = ENVELOPE(
+		"[" SYNC(ID1, "a \\\"quoted\\\" name") "," BACKSLASH_SYNC "]");
 	struct sync_list list = { 0 };
 
 	CHECK(api_json_parse_sync_list(body, strlen(body), &list) == 0);
