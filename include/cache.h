@@ -104,6 +104,7 @@ struct account {
 
 	struct cache_entry *entries;
 	size_t count;
+	struct api_listing seed; /* the first call's answer, until parsed */
 	struct strmap by_folder; /* folder -> entry index + 1 */
 	struct strmap by_id; /* sync id -> entry index + 1 */
 	struct freshness listing;
@@ -134,6 +135,8 @@ struct cache {
 	pthread_mutex_t serial_lock;
 	struct strmap serials;
 	uint64_t next_serial;
+	pthread_t seeder; /* cache_parse_seeds */
+	bool seeder_running;
 };
 
 /* accounts are the ids to show; the api is borrowed.  NULL on ENOMEM. */
@@ -208,11 +211,16 @@ uint64_t cache_serial(struct cache *c, const char *key);
 void cache_forget_serial(struct cache *c, const char *prefix, const char *id);
 
 /*
- * Installs a listing fetched before the cache existed (the mount's first
- * call), as fresh as if cache_lock_listing() had fetched it.  Takes the
- * syncs of list.  0 or -ENOMEM.
+ * Hands the cache the answer of the mount's first call (taken: the
+ * cache frees it).  It is parsed by the listing's first fetch, in place
+ * of a request, so that mounting waits for the round trip only.
  */
-int cache_seed_listing(struct cache *c, struct account *a,
-		       struct sync_list *list)
-	__attribute__((warn_unused_result));
+void cache_seed_listing(struct account *a, struct api_listing *raw);
+
+/*
+ * Starts parsing the seeded listings in the background, so that the
+ * first reader finds them ready or shares the parse under way.  Called
+ * once the daemon runs (after any fork); cache_destroy waits for it.
+ */
+void cache_parse_seeds(struct cache *c);
 #endif

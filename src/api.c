@@ -309,22 +309,48 @@ int api_list_accounts(struct api *api, struct id_list *out,
 	return malformed(err, "account list never ends");
 }
 
-int api_list_syncs(struct api *api, const char *account, struct sync_list *out,
-		   struct api_error *err)
+int api_list_syncs_raw(struct api *api, const char *account,
+		       struct api_listing *out, struct api_error *err)
 {
 	struct http_response resp;
 	char path[128];
 	int ret = check_account(account, err);
 
+	memset(out, 0, sizeof(*out));
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), SYNCS_PATH, account);
 	ret = api_call(api, "GET", path, NULL, API_OP_READ, &resp, err, NULL);
 	if (ret)
 		return ret;
-	ret = api_json_parse_sync_list(resp.body, resp.body_len, out);
-	http_response_finish(&resp);
-	return ret ? malformed(err, "sync list") : 0;
+	out->body = resp.body;
+	out->len = resp.body_len;
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	return 0;
+}
+
+int api_parse_sync_list(struct api_listing *listing, struct sync_list *out,
+			struct api_error *err)
+{
+	int ret = api_json_parse_sync_list(listing->body, listing->len, out);
+
+	free(listing->body);
+	listing->body = NULL;
+	if (!ret)
+		return 0;
+	api_error_clear(err);
+	snprintf(err->method, sizeof(err->method), "GET");
+	snprintf(err->path, sizeof(err->path), "%s", listing->path);
+	return malformed(err, "sync list");
+}
+
+int api_list_syncs(struct api *api, const char *account, struct sync_list *out,
+		   struct api_error *err)
+{
+	struct api_listing listing;
+	int ret = api_list_syncs_raw(api, account, &listing, err);
+
+	return ret ? ret : api_parse_sync_list(&listing, out, err);
 }
 
 int api_list_prebuilt(struct api *api, const char *account,

@@ -180,6 +180,7 @@ static void account_destroy(struct account *a)
 	free_values(&a->prebuilt_seen, free);
 	free_values(&a->states, state_destroy_void);
 	free(a->last_error);
+	free(a->seed.body);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->fetched);
 	free(a);
@@ -226,6 +227,8 @@ void cache_destroy(struct cache *c)
 
 	if (!c)
 		return;
+	if (c->seeder_running)
+		pthread_join(c->seeder, NULL);
 	for (i = 0; i < c->naccounts; i++)
 		account_destroy(c->accounts[i]);
 	free(c->accounts);
@@ -454,11 +457,16 @@ static void set_account_error(struct account *a, const struct api_error *e)
 
 enum fetch_kind { FETCH_LISTING, FETCH_POLICIES };
 
-/* Unlocked: asks the API.  On success the result waits in list or policies. */
+/*
+ * Unlocked: asks the API, or parses the seed (the mount's first answer)
+ * when there is one.  On success the result waits in list or policies.
+ */
 static int fetch(struct cache *c, struct account *a, enum fetch_kind kind,
-		 struct sync_list *list, struct policy_list *policies,
-		 struct api_error *err)
+		 struct api_listing *seed, struct sync_list *list,
+		 struct policy_list *policies, struct api_error *err)
 {
+	if (kind == FETCH_LISTING && seed->body)
+		return api_parse_sync_list(seed, list, err);
 	if (kind == FETCH_LISTING)
 		return api_list_syncs(c->api, a->id, list, err);
 	return api_list_prebuilt(c->api, a->id, policies, err);
@@ -513,10 +521,15 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 	}
 	for (tries = 0;; tries++) {
 		unsigned long mutations = a->mutations;
+		struct api_listing seed = { 0 };
 
+		if (kind == FETCH_LISTING) {
+			seed = a->seed;
+			a->seed.body = NULL;
+		}
 		gen = atomic_load(&drop_generation);
 		pthread_mutex_unlock(&a->lock);
-		ret = fetch(c, a, kind, &list, &policies, &err);
+		ret = fetch(c, a, kind, &seed, &list, &policies, &err);
 		pthread_mutex_lock(&a->lock);
 		raced = kind == FETCH_LISTING && a->mutations != mutations;
 		/*
@@ -725,19 +738,38 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 	find_newest(a);
 }
 
-int cache_seed_listing(struct cache *c, struct account *a,
-		       struct sync_list *list)
+void cache_seed_listing(struct account *a, struct api_listing *raw)
 {
-	int ret;
-
 	pthread_mutex_lock(&a->lock);
-	ret = install_listing(c, a, list);
-	if (!ret) {
-		a->listing.have = true;
-		a->listing.result = 0;
-		a->listing.drop_generation = atomic_load(&drop_generation);
-		clock_gettime(CLOCK_MONOTONIC, &a->listing.at);
-	}
+	free(a->seed.body);
+	a->seed = *raw;
+	raw->body = NULL;
 	pthread_mutex_unlock(&a->lock);
-	return ret;
+}
+
+static void *parse_seeds(void *arg)
+{
+	struct cache *c = arg;
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++) {
+		struct account *a = c->accounts[i];
+		bool seeded;
+
+		account_lock(a);
+		seeded = a->seed.body != NULL;
+		account_unlock(a);
+		/* a failure is logged and shown in last_error, as after any
+		 * fetch; the next reader asks the API again */
+		if (seeded && !cache_lock_listing(c, a))
+			account_unlock(a);
+	}
+	return NULL;
+}
+
+void cache_parse_seeds(struct cache *c)
+{
+	if (!c->seeder_running)
+		c->seeder_running = !pthread_create(&c->seeder, NULL,
+						    parse_seeds, c);
 }

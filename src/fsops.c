@@ -70,6 +70,8 @@ static struct fsops_context *ctx(void)
 
 static void *fsops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
+	struct fsops_context *c = fuse_get_context()->private_data;
+
 	cfg->use_ino = 1;
 	cfg->entry_timeout = KERNEL_TIMEOUT_MS / 1000.0;
 	cfg->attr_timeout = KERNEL_TIMEOUT_MS / 1000.0;
@@ -81,7 +83,9 @@ static void *fsops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * folder: a walk stats everything it lists.
 	 */
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-	return fuse_get_context()->private_data;
+	/* the daemon runs now (after any fork): threads may start */
+	cache_parse_seeds(c->cache);
+	return c;
 }
 
 static void adjust_for_ro(struct stat *st)

@@ -78,10 +78,10 @@ static void explain_first_failure(const struct options *opts,
 
 /*
  * The first API call, before mounting: it proves the credentials and
- * the endpoint, and its listing seeds the cache.
+ * the endpoint, and its listing seeds the cache (parsed once mounted).
  */
 static int first_call(struct api *api, const struct options *opts,
-		      struct id_list *accounts, struct sync_list *first)
+		      struct id_list *accounts, struct api_listing *first)
 {
 	const char *spec = opts->account ? opts->account
 					 : getenv("CLOUDFLARE_ACCOUNT_ID");
@@ -90,7 +90,7 @@ static int first_call(struct api *api, const struct options *opts,
 	if (spec && *spec) {
 		if (parse_accounts(spec, accounts))
 			return -1;
-		if (api_list_syncs(api, accounts->items[0], first, &err)) {
+		if (api_list_syncs_raw(api, accounts->items[0], first, &err)) {
 			explain_first_failure(opts, &err);
 			return -1;
 		}
@@ -189,7 +189,7 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct id_list accounts = { 0 };
-	struct sync_list first = { 0 };
+	struct api_listing first = { 0 };
 	struct fsops_context context = { 0 };
 	struct options opts;
 	int ret = 1;
@@ -234,11 +234,10 @@ int main(int argc, char *argv[])
 				     opts.cache_ttl * 1000L);
 	if (!context.cache)
 		goto out_api;
-	if (first.items && accounts.count &&
-	    cache_seed_listing(context.cache,
-			       cache_account(context.cache, accounts.items[0]),
-			       &first))
-		goto out_cache;
+	if (first.body && accounts.count)
+		cache_seed_listing(
+			cache_account(context.cache, accounts.items[0]),
+			&first);
 	if (opts.read_only)
 		fuse_opt_add_arg(&args, "-oro");
 	/*
@@ -250,15 +249,13 @@ int main(int argc, char *argv[])
 			    "-ofsname=catsyncfs,subtype=catsyncfs,"
 			    "default_permissions");
 	ret = serve(&args, &opts, &context);
-
-out_cache:
 	cache_destroy(context.cache);
 out_api:
 	api_destroy(context.api);
 out_http:
 	http_global_cleanup();
 out_options:
-	sync_list_finish(&first);
+	free(first.body);
 	id_list_finish(&accounts);
 	options_finish(&opts);
 	fuse_opt_free_args(&args);

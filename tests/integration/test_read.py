@@ -1,5 +1,6 @@
 """The read side of SPEC "The tree", over real mounts of the emulator."""
 
+import errno
 import json
 import os
 import subprocess
@@ -263,6 +264,32 @@ def test_usr1_drops_the_cache_at_once(emulator):
         assert read(path) == (sync["policy"] + "\n").encode()   # still trusted
         m.drop_cache()
         assert read(path) == ("a much longer policy than before\n" * 3 + "\n").encode()
+
+
+def test_the_first_call_serves_the_first_walk(emulator):
+    """The mount's own listing call is parsed once mounted and serves the
+    first reader: no second request for it."""
+    emulator.clear_log()
+    with Mount(emulator, "cache_ttl=60", accounts=[ACCOUNT_1]) as m:
+        assert "prod-vpcs" in os.listdir(m.path(ACCOUNT_1))
+        assert read(m.path(ACCOUNT_1, "prod-vpcs", "name")) == b"prod-vpcs\n"
+        assert len(emulator.api_calls("GET", LIST_RE)) == 1
+
+
+def test_a_malformed_first_listing_is_logged_then_asked_again(emulator):
+    """The first call proves the credentials (2xx); a body that does not
+    parse fails as any later listing would (EIO to a reader that shares
+    that parse, a log line) and the next use asks again."""
+    emulator.fault("GET", LIST_RE, action="malformed", count=1)
+    with Mount(emulator, "cache_ttl=60", accounts=[ACCOUNT_1]) as m:
+        try:
+            names = os.listdir(m.path(ACCOUNT_1))
+        except OSError as e:            # shared the parse of the bad body
+            assert e.errno == errno.EIO
+            names = os.listdir(m.path(ACCOUNT_1))
+        assert "prod-vpcs" in names
+        assert "malformed answer" in m.log()
+        assert len(emulator.api_calls("GET", LIST_RE)) == 2
 
 
 def test_idle_mount_and_statfs_make_no_requests(emulator):
