@@ -164,13 +164,28 @@ static bool take_char(const char **p, char c)
 	return true;
 }
 
+/*
+ * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (days past a month's end run on into the next, as timegm does).
+ * Not timegm: glibc takes its timezone lock for it, and every stat of a
+ * field parses a timestamp, from many worker threads at once.
+ */
+static long long days_from_civil(long y, long m, long d)
+{
+	long long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 int sync_parse_time(const char *text, struct timespec *out)
 {
 	const char *p = text;
 	long year, mon, day, hour, min, sec, nsec = 0, off = 0;
-	struct tm tm = { 0 };
-	time_t t;
-
 	if (!p || !take_digits(&p, 4, &year) || !take_char(&p, '-') ||
 	    !take_digits(&p, 2, &mon) || !take_char(&p, '-') ||
 	    !take_digits(&p, 2, &day) || !take_char(&p, 'T') ||
@@ -207,16 +222,8 @@ int sync_parse_time(const char *text, struct timespec *out)
 	if (*p || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
 	    min > 59 || sec > 60)
 		return -EINVAL;
-	tm.tm_year = (int)year - 1900;
-	tm.tm_mon = (int)mon - 1;
-	tm.tm_mday = (int)day;
-	tm.tm_hour = (int)hour;
-	tm.tm_min = (int)min;
-	tm.tm_sec = (int)sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	out->tv_sec = t - off;
+	out->tv_sec = (time_t)(days_from_civil(year, mon, day) * 86400 +
+			       hour * 3600 + min * 60 + sec - off);
 	out->tv_nsec = nsec;
 	return 0;
 }

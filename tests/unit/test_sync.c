@@ -1,5 +1,6 @@
 /* Timestamps and the small data helpers. */
 #include <errno.h>
+#include <time.h>
 
 #include "check.h"
 #include "strmap.h"
@@ -19,6 +20,26 @@ static void rfc3339_should_parse_with_and_without_fraction(void)
 	CHECK(sync_parse_time("2026-13-29T08:12:01Z", &t) == -EINVAL);
 	CHECK(sync_parse_time("", &t) == -EINVAL);
 	CHECK(sync_parse_time("2026-11-29T08:12:01Zjunk", &t) == -EINVAL);
+}
+
+/* Every day from 1900 to 2199 at an odd hour, against libc's timegm. */
+static void rfc3339_should_agree_with_timegm(void)
+{
+	int bad = 0;
+	long day;
+
+	for (day = -25567; day < 83600; day++) {
+		time_t want = (time_t)day * 86400 + 13 * 3600 + 5 * 60 + 7;
+		struct timespec got;
+		struct tm tm;
+		char text[40];
+
+		gmtime_r(&want, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (sync_parse_time(text, &got) || got.tv_sec != want)
+			bad++;
+	}
+	CHECK(bad == 0);
 }
 
 static void enums_should_be_exact(void)
@@ -59,6 +80,7 @@ static void strmap_should_survive_growth_and_removal(void)
 int main(void)
 {
 	RUN(rfc3339_should_parse_with_and_without_fraction);
+	RUN(rfc3339_should_agree_with_timegm);
 	RUN(enums_should_be_exact);
 	RUN(strmap_should_survive_growth_and_removal);
 	return RUN_SUMMARY();
