@@ -105,6 +105,7 @@ struct account {
 	struct cache_entry *entries;
 	size_t count;
 	struct api_listing seed; /* the first call's answer, until parsed */
+	unsigned int seed_generation; /* drop generation when it came */
 	struct strmap by_folder; /* folder -> entry index + 1 */
 	struct strmap by_id; /* sync id -> entry index + 1 */
 	struct freshness listing;

@@ -523,11 +523,15 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 		unsigned long mutations = a->mutations;
 		struct api_listing seed = { 0 };
 
-		if (kind == FETCH_LISTING) {
-			seed = a->seed;
+		gen = atomic_load(&drop_generation);
+		if (kind == FETCH_LISTING && a->seed.body) {
+			/* a seed from before a drop (SIGUSR1) goes too */
+			if (a->seed_generation == gen)
+				seed = a->seed;
+			else
+				free(a->seed.body);
 			a->seed.body = NULL;
 		}
-		gen = atomic_load(&drop_generation);
 		pthread_mutex_unlock(&a->lock);
 		ret = fetch(c, a, kind, &seed, &list, &policies, &err);
 		pthread_mutex_lock(&a->lock);
@@ -743,6 +747,7 @@ void cache_seed_listing(struct account *a, struct api_listing *raw)
 	pthread_mutex_lock(&a->lock);
 	free(a->seed.body);
 	a->seed = *raw;
+	a->seed_generation = atomic_load(&drop_generation);
 	raw->body = NULL;
 	pthread_mutex_unlock(&a->lock);
 }
