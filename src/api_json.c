@@ -281,6 +281,26 @@ static const char *skip_value(const char *p, const char *end)
 	return NULL;
 }
 
+/*
+ * p at a member's key (after '{' or ','): its value's start, with the
+ * key in *key (quotes included) and *key_len; NULL when not a member.
+ */
+static const char *member_value(const char *p, const char *end,
+				const char **key, size_t *key_len)
+{
+	const char *key_end;
+
+	p = skip_space(p, end);
+	if (p >= end || *p != '"' || !(key_end = skip_string(p, end)))
+		return NULL;
+	*key = p;
+	*key_len = (size_t)(key_end - p);
+	p = skip_space(key_end, end);
+	if (p >= end || *p++ != ':')
+		return NULL;
+	return skip_space(p, end);
+}
+
 /* The start of the envelope's "result" value, or NULL. */
 static const char *find_result(const char *p, const char *end)
 {
@@ -288,20 +308,13 @@ static const char *find_result(const char *p, const char *end)
 	if (p >= end || *p++ != '{')
 		return NULL;
 	for (;;) {
-		const char *key, *key_end;
+		const char *key;
+		size_t key_len;
 
-		p = skip_space(p, end);
-		if (p >= end || *p != '"')
+		p = member_value(p, end, &key, &key_len);
+		if (!p)
 			return NULL;
-		key = p + 1;
-		key_end = skip_string(p, end);
-		if (!key_end)
-			return NULL;
-		p = skip_space(key_end, end);
-		if (p >= end || *p++ != ':')
-			return NULL;
-		p = skip_space(p, end);
-		if (key_end - key == 7 && !memcmp(key, "result\"", 7))
+		if (key_len == 8 && !memcmp(key, "\"result\"", 8))
 			return p;
 		p = skip_value(p, end);
 		if (!p)
@@ -316,19 +329,16 @@ static const char *find_result(const char *p, const char *end)
 static bool envelope_tail_ok(const char *p, const char *end)
 {
 	for (;;) {
+		const char *key;
+		size_t key_len;
+
 		p = skip_space(p, end);
 		if (p < end && *p == '}')
 			return skip_space(p + 1, end) == end;
 		if (p >= end || *p++ != ',')
 			return false;
-		p = skip_space(p, end);
-		if (p >= end || *p != '"' || !(p = skip_string(p, end)))
-			return false;
-		p = skip_space(p, end);
-		if (p >= end || *p++ != ':')
-			return false;
-		p = skip_value(skip_space(p, end), end);
-		if (!p)
+		p = member_value(p, end, &key, &key_len);
+		if (!p || !(p = skip_value(p, end)))
 			return false;
 	}
 }

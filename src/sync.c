@@ -186,6 +186,7 @@ int sync_parse_time(const char *text, struct timespec *out)
 {
 	const char *p = text;
 	long year, mon, day, hour, min, sec, nsec = 0, off = 0;
+
 	if (!p || !take_digits(&p, 4, &year) || !take_char(&p, '-') ||
 	    !take_digits(&p, 2, &mon) || !take_char(&p, '-') ||
 	    !take_digits(&p, 2, &day) || !take_char(&p, 'T') ||

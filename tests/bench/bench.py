@@ -25,7 +25,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 from emulator import ACCOUNT_1, Emulator, syncs_path  # noqa: E402
-from mount import Mount  # noqa: E402
+from mount import Mount, memory_kib  # noqa: E402
 
 READS = {
     "ls -lR": "ls -lR {d} > /dev/null",
@@ -48,14 +48,6 @@ def sh(cmd):
     started = time.perf_counter()
     subprocess.run(["bash", "-c", cmd], check=True)
     return time.perf_counter() - started
-
-
-def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 def median(xs):
@@ -106,7 +98,7 @@ class Bench:
                 self.emu.clear_log()
                 warm.append(sh(cmd.format(d=d, t=target)))
                 warm_req.append(self.requests())
-                rss = max(rss, peak_rss_kib(m.proc.pid))
+                rss = max(rss, memory_kib(m.proc.pid, "VmHWM"))
             finally:
                 m.__exit__(None, None, None)
             empty_dest(name, target + "-floor")
@@ -125,7 +117,7 @@ class Bench:
                 self.emu.clear_log()
                 times.append(sh(body.format(d=d)))
                 reqs.append(self.requests())
-            rss = peak_rss_kib(m.proc.pid)
+            rss = memory_kib(m.proc.pid, "VmHWM")
         finally:
             m.__exit__(None, None, None)
         self.rows.append({"workload": name, "cold": None, "warm": median(times),

@@ -36,6 +36,16 @@ def daemon_binary():
     return os.path.join(build, "src", "catsyncfs")
 
 
+def memory_kib(pid, field="VmRSS"):
+    """A memory figure of a process from /proc (VmRSS now, VmHWM its
+    peak), in KiB; 0 when the field is absent."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def is_mounted(path):
     """True while anything is mounted on path, a dead mount included
     (os.path.ismount cannot stat a dead FUSE mount)."""

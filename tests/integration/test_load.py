@@ -15,19 +15,11 @@ import time
 import pytest
 
 from emulator import ACCOUNT_1, Emulator
-from mount import Mount
+from mount import Mount, memory_kib
 
 ROUND_SECONDS = float(os.environ.get("LOAD_SECONDS", "25"))
 STALL_SECONDS = 30
 WRITERS, READERS, SHAPERS = 8, 4, 4
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class Load:
@@ -113,7 +105,7 @@ class Load:
         self.peak_rss = 0
         while time.monotonic() < deadline:
             time.sleep(1)
-            self.peak_rss = max(self.peak_rss, rss_kib(self.mnt.proc.pid))
+            self.peak_rss = max(self.peak_rss, memory_kib(self.mnt.proc.pid))
             if self.progress != last:
                 last, last_change = self.progress, time.monotonic()
             assert time.monotonic() - last_change < STALL_SECONDS, \

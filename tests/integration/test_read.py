@@ -186,7 +186,7 @@ def test_big_folders_list_every_entry_once(big_emulator):
                 f.write(name)
         inside = os.listdir(sync_dir)
         assert sorted(inside) == sorted(SYNC_FILES + scratch)
-        # ls -l takes the attributes that came with the listing
+        # ls -l stats every entry of the parts the folder was listed in
         out = subprocess.run(["ls", "-lnA", sync_dir], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert len(out.stdout.splitlines()) == 1 + len(SYNC_FILES) + len(scratch)
