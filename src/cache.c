@@ -455,7 +455,8 @@ static void set_account_error(struct account *a, const struct api_error *e)
 	clock_gettime(CLOCK_REALTIME, &a->error_time);
 }
 
-enum fetch_kind { FETCH_LISTING, FETCH_POLICIES };
+/* FETCH_SEED: the listing from the mount's seed only, never the API. */
+enum fetch_kind { FETCH_LISTING, FETCH_SEED, FETCH_POLICIES };
 
 /*
  * Unlocked: asks the API, or parses the seed (the mount's first answer)
@@ -465,17 +466,17 @@ static int fetch(struct cache *c, struct account *a, enum fetch_kind kind,
 		 struct api_listing *seed, struct sync_list *list,
 		 struct policy_list *policies, struct api_error *err)
 {
-	if (kind == FETCH_LISTING && seed->body)
+	if (seed->body)
 		return api_parse_sync_list(seed, list, err);
-	if (kind == FETCH_LISTING)
-		return api_list_syncs(c->api, a->id, list, err);
-	return api_list_prebuilt(c->api, a->id, policies, err);
+	if (kind == FETCH_POLICIES)
+		return api_list_prebuilt(c->api, a->id, policies, err);
+	return api_list_syncs(c->api, a->id, list, err);
 }
 
 static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 {
-	struct freshness *f = kind == FETCH_LISTING ? &a->listing
-						    : &a->policies;
+	struct freshness *f = kind == FETCH_POLICIES ? &a->policies
+						     : &a->listing;
 	struct sync_list list = { 0 };
 	struct policy_list policies = { 0 };
 	struct api_error err = { 0 };
@@ -506,8 +507,15 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 		}
 	}
 
+	/* the seeder parses a seed still good, and asks the API nothing */
+	if (kind == FETCH_SEED &&
+	    (!a->seed.body ||
+	     a->seed_generation != atomic_load(&drop_generation))) {
+		ret = -EAGAIN;
+		goto out_unlock;
+	}
 	f->fetching = true;
-	if (kind == FETCH_LISTING) {
+	if (kind != FETCH_POLICIES) {
 		/*
 		 * Nobody may use an expired listing, so it goes now rather
 		 * than after the new one is parsed: at 10,000 syncs that
@@ -524,32 +532,35 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 		struct api_listing seed = { 0 };
 
 		gen = atomic_load(&drop_generation);
-		if (kind == FETCH_LISTING && a->seed.body) {
+		if (kind != FETCH_POLICIES && a->seed.body) {
 			/* a seed from before a drop (SIGUSR1) goes too */
-			if (a->seed_generation == gen)
+			if (a->seed_generation == gen || kind == FETCH_SEED) {
 				seed = a->seed;
-			else
+				gen = a->seed_generation; /* the data's */
+			} else {
 				free(a->seed.body);
+			}
 			a->seed.body = NULL;
 		}
 		pthread_mutex_unlock(&a->lock);
 		ret = fetch(c, a, kind, &seed, &list, &policies, &err);
 		pthread_mutex_lock(&a->lock);
-		raced = kind == FETCH_LISTING && a->mutations != mutations;
+		raced = kind != FETCH_POLICIES && a->mutations != mutations;
 		/*
 		 * A write landed while the listing was on its way: the listing
 		 * may predate it.  Ask again rather than show older data over
 		 * the write's answer (a few times at most, then take it as
 		 * stale so that the next use asks again).
 		 */
-		if (ret || !raced || tries == 2)
+		if (ret || !raced || tries == 2 || kind == FETCH_SEED)
 			break;
 		sync_list_finish(&list);
 	}
 
 	if (!ret)
-		ret = kind == FETCH_LISTING ? install_listing(c, a, &list)
-					    : install_policies(c, a, &policies);
+		ret = kind != FETCH_POLICIES
+			      ? install_listing(c, a, &list)
+			      : install_policies(c, a, &policies);
 	sync_list_finish(&list);
 	policy_list_finish(&policies);
 	clock_gettime(CLOCK_MONOTONIC, &f->at);
@@ -757,18 +768,11 @@ static void *parse_seeds(void *arg)
 	struct cache *c = arg;
 	size_t i;
 
-	for (i = 0; i < c->naccounts; i++) {
-		struct account *a = c->accounts[i];
-		bool seeded;
-
-		account_lock(a);
-		seeded = a->seed.body != NULL;
-		account_unlock(a);
-		/* a failure is logged and shown in last_error, as after any
-		 * fetch; the next reader asks the API again */
-		if (seeded && !cache_lock_listing(c, a))
-			account_unlock(a);
-	}
+	/* a failure is logged and shown in last_error, as after any fetch;
+	 * the next reader asks the API again */
+	for (i = 0; i < c->naccounts; i++)
+		if (!lock_fresh(c, c->accounts[i], FETCH_SEED))
+			account_unlock(c->accounts[i]);
 	return NULL;
 }
 
