@@ -17,5 +17,7 @@ cp -r packaging/debian "$work/catsyncfs/debian"
 (cd "$work/catsyncfs" && dpkg-buildpackage -us -uc -b)
 mkdir -p "$out"
 cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out"/
-lintian --fail-on error "$out"/*.changes
+# Any warning fails. A tag that is wrong for this package would get an
+# override in debian/catsyncfs.lintian-overrides, its reason next to it.
+lintian --fail-on warning "$out"/*.changes
 ls "$out"/*.deb

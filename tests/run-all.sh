@@ -9,8 +9,10 @@
 #   4. each libFuzzer target (clang-14) for FUZZ_SECONDS (default 60).
 #
 # Ends with one line "N passed, N failed" over all of them.
-# SKIP_INSTALL=1 skips the apt step, SKIP_SANITIZERS=1 step 3, SKIP_FUZZ=1
-# step 4.
+# SKIP_INSTALL=1 skips the apt step and its check that every build
+# dependency of the Debian package is installed, SKIP_SANITIZERS=1 step 3,
+# SKIP_FUZZ=1 step 4. Under CI (or PACKAGE=1) the RPM spec is checked and
+# the Debian package built, linted and installed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -23,6 +25,30 @@ fi
 results=$(mktemp -d)
 passed=0
 failed=0
+
+if [ "${SKIP_INSTALL:-}" != 1 ]; then
+	# The install step must leave every Build-Depends of the Debian
+	# package installed; one it missed is named here and fails the run.
+	echo "== build dependencies (dpkg-checkbuilddeps)"
+	if dpkg-checkbuilddeps packaging/debian/control; then
+		passed=$((passed + 1))
+		echo "== build dependencies: all installed"
+	else
+		failed=$((failed + 1))
+		echo "== build dependencies: FAILED (install-deps.sh missed them)"
+	fi
+fi
+if [ -n "${CI:-}" ] || [ -n "${PACKAGE:-}" ]; then
+	echo "== RPM spec (rpmlint, rpmbuild on Debian)"
+	if bash packaging/rpm/check.sh >"$results/rpm.log" 2>&1; then
+		passed=$((passed + 1))
+		echo "== RPM spec: ok"
+	else
+		failed=$((failed + 1))
+		tail -n 30 "$results/rpm.log"
+		echo "== RPM spec: FAILED"
+	fi
+fi
 
 tally() {	# tally NAME JUNIT_XML
 	local counts
