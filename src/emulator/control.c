@@ -129,7 +129,9 @@ static cJSON *config_to_json(const struct emu *emu)
 	if (doc &&
 	    (!cJSON_AddNumberToObject(doc, "latency_ms", emu->cfg.latency_ms) ||
 	     !cJSON_AddBoolToObject(doc, "rate_limit", emu->cfg.rate_limit) ||
-	     !cJSON_AddNumberToObject(doc, "rate_limit_max", emu->rl.cap))) {
+	     !cJSON_AddNumberToObject(doc, "rate_limit_max", emu->rl.cap) ||
+	     !cJSON_AddNumberToObject(doc, "rate_limit_window_s",
+				      (double)(emu->rl.window_ms / 1000)))) {
 		cJSON_Delete(doc);
 		return NULL;
 	}
@@ -144,18 +146,27 @@ static void do_config(struct emu *emu, const cJSON *body, struct answer *ans)
 							      "rate_limit");
 	const cJSON *max = cJSON_GetObjectItemCaseSensitive(body,
 							    "rate_limit_max");
+	const cJSON *window = cJSON_GetObjectItemCaseSensitive(
+		body, "rate_limit_window_s");
 
 	if ((latency && (!cJSON_IsNumber(latency) || latency->valuedouble < 0 ||
 			 latency->valuedouble > 3600000)) ||
 	    (limit && !cJSON_IsBool(limit)) ||
 	    (max && (!cJSON_IsNumber(max) || max->valuedouble < 1 ||
-		     max->valuedouble > 10000000))) {
+		     max->valuedouble > 10000000)) ||
+	    (window && (!cJSON_IsNumber(window) || window->valuedouble < 1 ||
+			window->valuedouble > 86400))) {
 		control_error(ans, 400,
 			      "want {\"latency_ms\": N >= 0, "
-			      "\"rate_limit\": bool, \"rate_limit_max\": N}");
+			      "\"rate_limit\": bool, \"rate_limit_max\": N, "
+			      "\"rate_limit_window_s\": S}");
 		return;
 	}
-	if (max && ratelimit_init(&emu->rl, (long)max->valuedouble) < 0) {
+	/* a new size or length starts an empty window */
+	if ((max || window) &&
+	    ratelimit_init(&emu->rl, max ? (long)max->valuedouble : emu->rl.cap,
+			   window ? (long)window->valuedouble
+				  : (long)(emu->rl.window_ms / 1000)) < 0) {
 		control_error(ans, 500, "out of memory");
 		return;
 	}

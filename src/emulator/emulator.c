@@ -27,6 +27,7 @@ struct options {
 	long syncs;
 	const char *log_path;
 	long rate_max;
+	long rate_window_s;
 	const char *tls_cert; /* PEM files: serve https (tests of cafile=) */
 	const char *tls_key;
 };
@@ -72,6 +73,8 @@ static void usage(FILE *out)
 	      "  --latency-ms N        delay every API answer by N ms (0)\n"
 	      "  --rate-limit          enforce 1200 requests per 300 s\n"
 	      "  --rate-limit-max N    window size for testing (1200)\n"
+	      "  --rate-limit-window S  window length in seconds for "
+	      "testing (300)\n"
 	      "  --log PATH            append the request log as JSON lines\n"
 	      "  --tls-cert PEM --tls-key PEM   serve https with this "
 	      "certificate\n"
@@ -121,6 +124,7 @@ static int parse_args(int argc, char **argv, struct options *opt,
 		O_LATENCY,
 		O_RATE,
 		O_RATE_MAX,
+		O_RATE_WINDOW,
 		O_LOG,
 		O_TLS_CERT,
 		O_TLS_KEY,
@@ -139,6 +143,7 @@ static int parse_args(int argc, char **argv, struct options *opt,
 		{ "latency-ms", required_argument, NULL, O_LATENCY },
 		{ "rate-limit", no_argument, NULL, O_RATE },
 		{ "rate-limit-max", required_argument, NULL, O_RATE_MAX },
+		{ "rate-limit-window", required_argument, NULL, O_RATE_WINDOW },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "tls-cert", required_argument, NULL, O_TLS_CERT },
 		{ "tls-key", required_argument, NULL, O_TLS_KEY },
@@ -193,6 +198,11 @@ static int parse_args(int argc, char **argv, struct options *opt,
 		case O_RATE_MAX:
 			if (parse_long(optarg, 1, 10000000, &opt->rate_max))
 				return bad_option("--rate-limit-max", optarg);
+			break;
+		case O_RATE_WINDOW:
+			if (parse_long(optarg, 1, 86400, &opt->rate_window_s))
+				return bad_option("--rate-limit-window",
+						  optarg);
 			break;
 		case O_LOG:
 			opt->log_path = optarg;
@@ -256,6 +266,7 @@ int main(int argc, char **argv)
 		.port = 8787,
 		.seed = "demo",
 		.rate_max = RATELIMIT_MAX,
+		.rate_window_s = RATELIMIT_WINDOW_S,
 	};
 	struct server *srv = NULL;
 	char err[512] = "";
@@ -287,7 +298,7 @@ int main(int argc, char **argv)
 			opt.log_path, strerror(-rc));
 		goto out;
 	}
-	rc = ratelimit_init(&emu.rl, opt.rate_max);
+	rc = ratelimit_init(&emu.rl, opt.rate_max, opt.rate_window_s);
 	if (rc < 0)
 		goto out;
 

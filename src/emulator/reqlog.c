@@ -78,7 +78,8 @@ static cJSON *entry_to_json(long seq, const struct reqlog_entry *e)
 	if (!cJSON_AddItemToObject(obj, "content_type",
 				   nullable_string(e->content_type)) ||
 	    !cJSON_AddNumberToObject(obj, "status", e->status) ||
-	    !cJSON_AddStringToObject(obj, "auth", e->auth))
+	    !cJSON_AddStringToObject(obj, "auth", e->auth) ||
+	    !cJSON_AddNumberToObject(obj, "t_ms", (double)e->at_ms))
 		goto fail;
 	return obj;
 fail_body:

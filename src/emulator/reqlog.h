@@ -3,6 +3,7 @@
 #define EMU_REQLOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -28,6 +29,7 @@ struct reqlog_entry {
 	const char *content_type; /* NULL: no header */
 	int status; /* 0: connection reset */
 	const char *auth; /* "bearer", "legacy" or "none" */
+	int64_t at_ms; /* when the rate limit counted it (monotonic ms) */
 };
 
 /* Append an entry; a failure only loses the entry (and says so). */

@@ -296,12 +296,20 @@ static char *ray_id(char out[32])
 	return out;
 }
 
+/* The rate limit as the Ratelimit headers tell it. */
+struct rl_figures {
+	long remaining;
+	long reset_s;
+	long limit;
+	long window_s;
+};
+
 static enum MHD_Result send_answer(struct MHD_Connection *conn,
-				   struct answer *ans, long remaining,
-				   long limit)
+				   struct answer *ans,
+				   const struct rl_figures *rl)
 {
 	struct MHD_Response *resp;
-	char ray[32], num[32];
+	char ray[32], num[96];
 	enum MHD_Result ret;
 
 	if (ans->kind == ANSWER_FULL)
@@ -314,10 +322,13 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn,
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "cf-ray", ray_id(ray));
-	snprintf(num, sizeof(num), "%ld", limit);
-	MHD_add_response_header(resp, "X-RateLimit-Limit", num);
-	snprintf(num, sizeof(num), "%ld", remaining);
-	MHD_add_response_header(resp, "X-RateLimit-Remaining", num);
+	/* Cloudflare's (IETF draft) headers, on every answer */
+	snprintf(num, sizeof(num), "\"default\";r=%ld;t=%ld", rl->remaining,
+		 rl->reset_s);
+	MHD_add_response_header(resp, "Ratelimit", num);
+	snprintf(num, sizeof(num), "\"default\";q=%ld;w=%ld", rl->limit,
+		 rl->window_s);
+	MHD_add_response_header(resp, "Ratelimit-Policy", num);
 	for (size_t i = 0; i < ans->n_headers; i++)
 		MHD_add_response_header(resp, ans->headers[i].name,
 					ans->headers[i].value);
@@ -385,7 +396,9 @@ static enum MHD_Result serve_api(struct emu *emu, struct request *req)
 	struct fault_hit hit;
 	struct answer ans;
 	struct api_error err;
-	long remaining = 0, retry_after = 0, limit, latency;
+	struct rl_figures rl;
+	long retry_after = 0, latency;
+	int64_t at_ms = 0;
 	bool answered = false;
 	enum MHD_Result ret;
 	int matched, allowed;
@@ -398,9 +411,10 @@ static enum MHD_Result serve_api(struct emu *emu, struct request *req)
 	emu_sleep(emu, latency);
 
 	pthread_mutex_lock(&emu->lock);
-	limit = emu->rl.cap;
-	allowed = ratelimit_take(&emu->rl, emu->cfg.rate_limit, &remaining,
-				 &retry_after);
+	rl.limit = emu->rl.cap;
+	rl.window_s = (long)(emu->rl.window_ms / 1000);
+	allowed = ratelimit_take(&emu->rl, emu->cfg.rate_limit, &rl.remaining,
+				 &rl.reset_s, &retry_after, &at_ms);
 	matched = allowed ? fault_list_take(&emu->faults, req->method, path,
 					    &hit)
 			  : 0;
@@ -441,10 +455,11 @@ static enum MHD_Result serve_api(struct emu *emu, struct request *req)
 			   .content_type = request_header(req, "Content-Type"),
 			   .status = ans.kind == ANSWER_RESET ? 0 : ans.status,
 			   .auth = routes_auth_kind(req),
+			   .at_ms = at_ms,
 		   });
 	pthread_mutex_unlock(&emu->lock);
 
-	ret = send_answer(req->conn, &ans, remaining, limit);
+	ret = send_answer(req->conn, &ans, &rl);
 	answer_finish(&ans);
 	fault_hit_finish(&hit);
 	return ret;
@@ -454,15 +469,16 @@ static enum MHD_Result serve_control(struct emu *emu, struct request *req)
 {
 	struct answer ans;
 	enum MHD_Result ret;
-	long remaining, limit;
+	struct rl_figures rl;
 
 	answer_init(&ans);
 	control_handle(emu, req, &ans);
 	pthread_mutex_lock(&emu->lock);
-	remaining = ratelimit_remaining(&emu->rl);
-	limit = emu->rl.cap;
+	rl.remaining = ratelimit_remaining(&emu->rl, &rl.reset_s);
+	rl.limit = emu->rl.cap;
+	rl.window_s = (long)(emu->rl.window_ms / 1000);
 	pthread_mutex_unlock(&emu->lock);
-	ret = send_answer(req->conn, &ans, remaining, limit);
+	ret = send_answer(req->conn, &ans, &rl);
 	answer_finish(&ans);
 	return ret;
 }

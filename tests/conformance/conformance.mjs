@@ -608,9 +608,12 @@ async function checkAllEnvelopes(ctx) {
 }
 
 async function checkRateLimitHeaders(ctx) {
-  const missing = ctx.allRaw.filter((r) => !r.headers.get('x-ratelimit-limit') || !r.headers.get('x-ratelimit-remaining'));
+  // Cloudflare's documented (IETF draft) headers, not X-RateLimit-*
+  const missing = ctx.allRaw.filter((r) =>
+    !/;r=\d+;t=\d+/.test(r.headers.get('ratelimit') || '') ||
+    !/;q=\d+;w=\d+/.test(r.headers.get('ratelimit-policy') || ''));
   expect(missing.length === 0,
-    `${missing.length}/${ctx.allRaw.length} answers lack X-RateLimit-Limit/-Remaining, e.g. ${missing[0]?.method} ${missing[0] && new URL(missing[0].url).pathname}`);
+    `${missing.length}/${ctx.allRaw.length} answers lack Ratelimit/Ratelimit-Policy, e.g. ${missing[0]?.method} ${missing[0] && new URL(missing[0].url).pathname}`);
 }
 
 // ------------------------------------------------------------------- main

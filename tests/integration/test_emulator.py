@@ -208,8 +208,9 @@ def test_headers_on_every_answer(emulator):
     for status, headers, _ in answers:
         assert headers["Content-Type"] == "application/json", status
         assert RAY_RE.match(headers["cf-ray"]), headers["cf-ray"]
-        assert headers["X-RateLimit-Limit"] == "1200"
-        assert int(headers["X-RateLimit-Remaining"]) >= 0
+        assert headers["Ratelimit-Policy"] == '"default";q=1200;w=300'
+        assert re.fullmatch(r'"default";r=\d+;t=\d+', headers["Ratelimit"])
+        assert "X-RateLimit-Limit" not in headers
     assert {a[0] for a in answers} == {200, 400, 403, 404, 405, 409, 422, 503}
 
 
@@ -775,12 +776,13 @@ def test_rate_limit_answers_429_971_with_retry_after():
         for _ in range(5):
             status, headers, _ = emu.request("GET", "/accounts")
             assert status == 200
-            remaining.append(int(headers["X-RateLimit-Remaining"]))
-        assert remaining == [4, 3, 2, 1, 0]
+            remaining.append(headers["Ratelimit"])
+        assert remaining == [f'"default";r={n};t=300' for n in (4, 3, 2, 1, 0)]
         status, headers, body = emu.request("GET", S)
         assert status == 429 and error_of(body)["code"] == 971
         assert 1 <= int(headers["Retry-After"]) <= 300
-        assert headers["X-RateLimit-Limit"] == "5" and headers["X-RateLimit-Remaining"] == "0"
+        assert headers["Ratelimit-Policy"] == '"default";q=5;w=300'
+        assert re.fullmatch(r'"default";r=0;t=\d+', headers["Ratelimit"])
         # The limit is global and covers every API call, including bad ones.
         assert emu.request("GET", "/nowhere", token=None)[0] == 429
         # The control API is never limited and 429s are logged.
@@ -805,7 +807,7 @@ def test_rate_limit_off_by_default_still_counts(emulator):
     for _ in range(3):
         status, headers, _ = emulator.request("GET", "/accounts")
         assert status == 200
-    assert headers["X-RateLimit-Remaining"] == "1197"
+    assert headers["Ratelimit"] == '"default";r=1197;t=300'
 
 
 def test_rate_limit_switched_by_config(emulator):
@@ -1054,7 +1056,8 @@ def test_control_reset_named_seeds_and_documents(emulator):
 
 def test_control_config_get_and_put(emulator):
     assert emulator.control("GET", "/config") == {"latency_ms": 0, "rate_limit": False,
-                                                 "rate_limit_max": 1200}
+                                                 "rate_limit_max": 1200,
+                                                 "rate_limit_window_s": 300}
     assert emulator.config(latency_ms=5, rate_limit=True)["rate_limit"] is True
     with pytest.raises(AssertionError):
         emulator.config(latency_ms=-1)
