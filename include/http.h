@@ -18,6 +18,9 @@
  */
 #define HTTP_MAX_BODY ((size_t)48 << 20)
 
+/* The longest header value kept (a longer one is cut, and then ignored). */
+#define HTTP_MAX_HEADER 512
+
 enum http_transport {
 	HTTP_TRANSPORT_OK = 0,
 	HTTP_TRANSPORT_CONNECT, /* never reached the server: safe to resend */
@@ -52,6 +55,12 @@ struct http_response {
 	long retry_after_ms;
 	/* x-should-retry: 1 true, 0 false, -1 absent */
 	int should_retry;
+	/*
+	 * The rate-limit headers' raw values (several lines of one name are
+	 * joined with ", "), "" when absent; budget.h parses them.
+	 */
+	char ratelimit[HTTP_MAX_HEADER];
+	char ratelimit_policy[HTTP_MAX_HEADER];
 	char error[256]; /* curl's words for a transport failure */
 	long elapsed_ms;
 };

@@ -161,6 +161,31 @@ static bool header_value(const char *line, size_t len, const char *name,
 	return true;
 }
 
+/*
+ * Appends a header's value to out (", " between lines of one name).  A
+ * value that does not fit empties out: a cut figure could read as a
+ * smaller one, so none is better.
+ */
+static void header_append(const char *line, size_t len, const char *name,
+			  char *out, size_t outlen)
+{
+	char v[HTTP_MAX_HEADER + 1];
+	size_t have = strlen(out), add;
+
+	if (!header_value(line, len, name, v, sizeof(v)))
+		return;
+	add = strlen(v);
+	if (add >= HTTP_MAX_HEADER || have + (have ? 2 : 0) + add >= outlen) {
+		out[0] = '\0';
+		return;
+	}
+	if (have) {
+		memcpy(out + have, ", ", 2);
+		have += 2;
+	}
+	memcpy(out + have, v, add + 1);
+}
+
 static long parse_ms(const char *v, long scale)
 {
 	char *end;
@@ -182,6 +207,15 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 		resp->cf_ray[0] = '\0';
 		resp->retry_after_ms = -1;
 		resp->should_retry = -1;
+		resp->ratelimit[0] = '\0';
+		resp->ratelimit_policy[0] = '\0';
+	} else if (n > 10 && !strncasecmp(data, "ratelimit", 9)) {
+		/* "Ratelimit:" or "Ratelimit-Policy:" (header_value checks) */
+		header_append(data, n, "ratelimit", resp->ratelimit,
+			      sizeof(resp->ratelimit));
+		header_append(data, n, "ratelimit-policy",
+			      resp->ratelimit_policy,
+			      sizeof(resp->ratelimit_policy));
 	} else if (header_value(data, n, "cf-ray", resp->cf_ray,
 				sizeof(resp->cf_ray))) {
 	} else if (header_value(data, n, "retry-after-ms", v, sizeof(v))) {
