@@ -18,6 +18,8 @@ struct options {
 	bool show_version;
 	bool read_only;
 	int delete_destination; /* int: fuse_opt stores an int */
+	char *journal; /* journal=PATH, else the default (journal.h) */
+	int nojournal;
 
 	char *token_file;
 	char *api_url;

@@ -18,6 +18,14 @@
 #include "cache.h"
 #include "tree.h"
 
+struct journal;
+
+/*
+ * Every change accepted from now on is appended to j (borrowed; it must
+ * outlive the mount's writes); NULL journals nothing (nojournal).
+ */
+void writes_set_journal(struct journal *j);
+
 struct writes_config {
 	const char *default_destination_type;
 	const char *default_update_mode;

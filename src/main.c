@@ -20,8 +20,10 @@
 #include "fsops.h"
 #include "http.h"
 #include "ids.h"
+#include "journal.h"
 #include "log.h"
 #include "options.h"
+#include "writes.h"
 
 static void on_usr1(int sig)
 {
@@ -112,6 +114,37 @@ static void print_version(void)
 	       api_json_library_version());
 }
 
+/*
+ * Opens the journal that every accepted change goes to (none under
+ * nojournal or ro); prints the cause and fails when it cannot be written,
+ * so that a mount never runs without the journal it was asked for.
+ */
+static int open_journal(const struct options *opts, struct journal **out)
+{
+	char path[4096], why[512];
+
+	*out = NULL;
+	if (opts->nojournal || opts->read_only)
+		return 0;
+	if (opts->journal)
+		snprintf(path, sizeof(path), "%s", opts->journal);
+	else if (journal_default_path(path, sizeof(path))) {
+		fprintf(stderr, "catsyncfs: the default journal path is too "
+				"long; use -o journal=PATH or -o nojournal\n");
+		return -1;
+	}
+	if (journal_open(path, out, why, sizeof(why))) {
+		fprintf(stderr,
+			"catsyncfs: cannot use journal '%s': %s (use -o "
+			"journal=PATH or -o nojournal)\n",
+			path, why);
+		return -1;
+	}
+	writes_set_journal(*out);
+	log_debug("journal: %s", journal_path(*out));
+	return 0;
+}
+
 static struct api *make_api(const struct options *opts)
 {
 	struct api_config cfg = {
@@ -191,6 +224,7 @@ int main(int argc, char *argv[])
 	struct id_list accounts = { 0 };
 	struct api_listing first = { 0 };
 	struct fsops_context context = { 0 };
+	struct journal *journal = NULL;
 	struct options opts;
 	int ret = 1;
 
@@ -230,6 +264,8 @@ int main(int argc, char *argv[])
 		goto out_http;
 	if (first_call(context.api, &opts, &accounts, &first))
 		goto out_api;
+	if (open_journal(&opts, &journal))
+		goto out_api;
 	context.cache = cache_create(context.api, &accounts,
 				     opts.cache_ttl * 1000L);
 	if (!context.cache)
@@ -251,6 +287,8 @@ int main(int argc, char *argv[])
 	ret = serve(&args, &opts, &context);
 	cache_destroy(context.cache);
 out_api:
+	writes_set_journal(NULL);
+	journal_destroy(journal);
 	api_destroy(context.api);
 out_http:
 	http_global_cleanup();

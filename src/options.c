@@ -44,6 +44,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("default_destination_type=%s", default_destination_type),
 	OPT("default_update_mode=%s", default_update_mode),
 	OPT("delete_destination", delete_destination),
+	OPT("journal=%s", journal), OPT("nojournal", nojournal),
 	FUSE_OPT_KEY("ro", KEY_RO), FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP), FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
@@ -142,6 +143,11 @@ void options_print_help(const char *progname)
 	       "    -o default_destination_type=NONE|ZERO_TRUST_LIST  for mkdir\n"
 	       "    -o default_update_mode=MANUAL|AUTO                for mkdir\n"
 	       "    -o delete_destination  rmdir also deletes the destination list\n"
+	       "    -o journal=PATH        record every change here (default\n"
+	       "                           $XDG_STATE_HOME/catsyncfs/journal.jsonl,\n"
+	       "                           ~/.local/state/..., as root\n"
+	       "                           /var/lib/catsyncfs/journal.jsonl)\n"
+	       "    -o nojournal           keep no journal\n"
 	       "    -o ro                  read-only: every write fails with EROFS\n\n"
 	       "FUSE options (see mount.fuse3(8)):\n"
 	       "    -o allow_other, -o uid=N, -o gid=N, -o umask=M, ...\n",
@@ -296,6 +302,7 @@ void options_finish(struct options *opts)
 	free(opts->api_url);
 	free(opts->account);
 	free(opts->cafile);
+	free(opts->journal);
 	free(opts->default_destination_type);
 	free(opts->default_update_mode);
 	wipe_free(opts->token);

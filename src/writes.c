@@ -10,6 +10,15 @@
  * sent.  Cost: one GET per save, plus the PATCH or PUT when something
  * changed.  The window between that GET and the write is the only place
  * a concurrent change can still be lost, and it is one round trip wide.
+ *
+ * Journal: every change the API accepted is appended to the journal
+ * (journal.h) before the function returns, built from what the mount
+ * already holds: a save's "before" is that check read, its "after" the
+ * API's answer; a delete's "before" is the sync as the fresh listing
+ * that resolved the folder showed it; a create's "after" the API's
+ * answer.  A journal that cannot be written does not undo or block the
+ * change (it was sent already): the failure is logged and shown by
+ * last_error, of the sync, or of the account for a create or delete.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +27,7 @@
 #include <string.h>
 
 #include "api_json.h"
+#include "journal.h"
 #include "log.h"
 #include "namecodec.h"
 #include "utf8.h"
@@ -30,6 +40,69 @@ static const enum field writable[4] = {
 	FIELD_POLICY,
 	FIELD_UPDATE_MODE,
 };
+
+/* The journal every accepted change goes to, or NULL (nojournal). */
+static struct journal *the_journal;
+
+void writes_set_journal(struct journal *j)
+{
+	the_journal = j;
+}
+
+/* The fields a journal line names, "before" and "after" alike. */
+static const char *const journal_keys[6] = {
+	"name",	       "description",	   "policy",
+	"update_mode", "destination_type", "destination_id",
+};
+
+static const char *journal_field(const struct sync *s, int i)
+{
+	const char *v[6] = {
+		s->name,	s->description,	     s->policy,
+		s->update_mode, s->destination_type, s->destination_id
+	};
+
+	return v[i] ? v[i] : "";
+}
+
+/* The whole sync, as a delete's "before" or a create's "after". */
+static void journal_whole(struct journal_value *v, size_t *n,
+			  const struct sync *s)
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		v[*n].key = journal_keys[i];
+		v[*n].value = journal_field(s, i);
+		(*n)++;
+	}
+}
+
+/*
+ * Appends ch to the journal.  false when it is written (or there is no
+ * journal); true when it cannot be, with the failure logged and put in
+ * err for the caller's last_error.
+ */
+static bool journal_failed(const struct journal_change *ch,
+			   struct api_error *err)
+{
+	int ret;
+
+	if (!the_journal)
+		return false;
+	ret = journal_append(the_journal, ch);
+	if (!ret)
+		return false;
+	api_error_clear(err);
+	err->failure = API_FAIL_LOCAL;
+	err->when = time(NULL);
+	snprintf(err->message, sizeof(err->message),
+		 "the %s of '%s' was sent and applied, but not journaled: "
+		 "cannot write journal '%s': %s",
+		 ch->op, ch->name, journal_path(the_journal), strerror(-ret));
+	log_error("%s", err->message);
+	return true;
+}
 
 static int shown_index(enum field f)
 {
@@ -140,6 +213,19 @@ static void sync_label(struct account *a, const char *sync_id, char *out,
 	account_unlock(a);
 }
 
+/* The sync's name as the listing holds it (a copy), or NULL. */
+static char *sync_name_copy(struct account *a, const char *sync_id)
+{
+	struct cache_entry *e;
+	char *name;
+
+	account_lock(a);
+	e = account_by_id(a, sync_id);
+	name = strdup(e ? e->sync->name : "");
+	account_unlock(a);
+	return name;
+}
+
 /* The slot of sync_config that holds writable field i. */
 static char **config_slot(struct sync_config *c, int i)
 {
@@ -197,8 +283,9 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	const char **send_v[4] = { &send.name, &send.description, &send.policy,
 				   &send.update_mode };
 	char what[512], label[300], why[256], stale[128] = "";
-	struct api_error err;
-	bool changed = false, renamed = false;
+	struct journal_change ch = { 0 };
+	struct api_error err, jerr;
+	bool changed = false, renamed = false, jfail = false;
 	int i, ret;
 
 	sync_label(a, sync_id, label, sizeof(label));
@@ -263,6 +350,23 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		ret = fail(a, sync_id, what, &err, ret);
 		goto out_free;
 	}
+	/* accepted: each field that changed, as the check read and the answer
+	 * show it */
+	ch.account = a->id;
+	ch.sync_id = sync_id;
+	ch.name = server->name;
+	ch.op = field == FIELD_CONFIG ? "update" : "edit";
+	for (i = 0; i < 6; i++) {
+		const char *was = journal_field(server, i);
+		const char *now = journal_field(answer, i);
+
+		if (!strcmp(was, now) &&
+		    (i >= 4 || !want_v[i] || !strcmp(was, want_v[i])))
+			continue;
+		journal_change_before(&ch, journal_keys[i], was);
+		journal_change_after(&ch, journal_keys[i], now);
+	}
+	jfail = journal_failed(&ch, &jerr);
 out_saved:
 	/*
 	 * One critical section: a reader must never see the listing before
@@ -286,6 +390,8 @@ out_saved:
 		}
 	}
 	account_clear_error(a, sync_id);
+	if (jfail)
+		account_record_error(a, sync_id, &jerr);
 	account_unlock(a);
 
 out_free:
@@ -297,9 +403,11 @@ out_free:
 int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
 {
 	char what[400], label[300];
-	struct api_error err;
+	struct journal_change ch = { 0 };
+	struct api_error err, jerr;
 	struct sync_state *st;
-	char *result = NULL, *text = NULL;
+	char *result = NULL, *text = NULL, *name;
+	bool jfail;
 	size_t n;
 	int ret;
 
@@ -308,6 +416,15 @@ int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
 	ret = api_refresh_sync(c->api, a->id, sync_id, &result, &err);
 	if (ret)
 		return fail(a, sync_id, what, &err, ret);
+	/* no field changes: the line keeps what the run answered */
+	ch.account = a->id;
+	ch.sync_id = sync_id;
+	name = sync_name_copy(a, sync_id);
+	ch.name = name ? name : label;
+	ch.op = "refresh";
+	journal_change_after(&ch, "refresh", result);
+	jfail = journal_failed(&ch, &jerr);
+	free(name);
 	n = strlen(result);
 	if (asprintf(&text, "%s%s", result,
 		     n && result[n - 1] == '\n' ? "" : "\n") < 0)
@@ -323,6 +440,8 @@ int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
 		account_mark_changed(a);
 	}
 	account_clear_error(a, sync_id);
+	if (jfail)
+		account_record_error(a, sync_id, &jerr);
 	/* the refresh moved the sync's timestamps: status.json must show it */
 	account_expire_listing(a);
 	account_unlock(a);
@@ -380,10 +499,12 @@ int writes_create(struct cache *c, const struct writes_config *cfg,
 		.destination_type = cfg->default_destination_type,
 		.update_mode = cfg->default_update_mode,
 	};
-	struct api_error err;
+	struct journal_change ch = { 0 };
+	struct api_error err, jerr;
 	struct sync *made = NULL;
 	char what[400];
 	char *name;
+	bool jfail;
 	int ret;
 
 	snprintf(what, sizeof(what), "cannot create '%s'", folder);
@@ -395,23 +516,71 @@ int writes_create(struct cache *c, const struct writes_config *cfg,
 	free(name);
 	if (ret)
 		return fail(a, NULL, what, &err, ret);
+	ch.account = a->id;
+	ch.sync_id = made->id;
+	ch.name = made->name;
+	ch.op = "create";
+	journal_whole(ch.after, &ch.nafter, made);
+	jfail = journal_failed(&ch, &jerr);
 	show_answer(c, a, made, false);
+	if (jfail) {
+		account_lock(a);
+		account_record_error(a, NULL, &jerr);
+		account_unlock(a);
+	}
 	return 0;
 }
 
 int writes_delete(struct cache *c, const struct writes_config *cfg,
 		  struct account *a, const char *sync_id)
 {
-	struct api_error err;
+	struct journal_change ch = { 0 };
+	struct api_error err, jerr;
+	struct cache_entry *e;
+	struct sync *was = NULL;
 	char what[400], label[300];
 	int ret;
 
 	sync_label(a, sync_id, label, sizeof(label));
 	snprintf(what, sizeof(what), "cannot delete '%s'", label);
+	/* the whole sync as the listing that resolved the folder shows it,
+	 * for the journal: all that is needed to create it again */
+	account_lock(a);
+	e = account_by_id(a, sync_id);
+	if (e)
+		was = sync_clone(e->sync);
+	account_unlock(a);
+	if (!e && the_journal) {
+		/* a listing dropped it meanwhile: read it once */
+		ret = api_get_sync(c->api, a->id, sync_id, &was, &err);
+		if (ret)
+			return fail(a, sync_id, what, &err, ret);
+	}
+	if (!was && the_journal)
+		return -ENOMEM;
 	ret = api_delete_sync(c->api, a->id, sync_id, cfg->delete_destination,
 			      &err);
-	if (ret && ret != -ENOENT)
+	if (ret && ret != -ENOENT) {
+		sync_destroy(was);
 		return fail(a, sync_id, what, &err, ret);
+	}
+	/*
+	 * Journaled after a 404 too: our own first attempt may have deleted
+	 * it before its answer was lost, and the line is its only copy.
+	 */
+	if (was) {
+		ch.account = a->id;
+		ch.sync_id = sync_id;
+		ch.name = was->name;
+		ch.op = "delete";
+		journal_whole(ch.before, &ch.nbefore, was);
+		if (journal_failed(&ch, &jerr)) {
+			account_lock(a);
+			account_record_error(a, NULL, &jerr);
+			account_unlock(a);
+		}
+		sync_destroy(was);
+	}
 	/* gone either way: a 404 means someone deleted it first */
 	account_lock(a);
 	account_remove_sync(c, a, sync_id);
@@ -430,10 +599,12 @@ int writes_rename(struct cache *c, struct account *a, const char *sync_id,
 		  const char *new_folder)
 {
 	struct sync_fields f = { 0 };
-	struct api_error err;
+	struct journal_change ch = { 0 };
+	struct api_error err, jerr;
 	struct sync *answer = NULL;
 	char what[600], label[300];
-	char *name;
+	char *name, *old_name;
+	bool jfail;
 	int ret;
 
 	sync_label(a, sync_id, label, sizeof(label));
@@ -442,12 +613,32 @@ int writes_rename(struct cache *c, struct account *a, const char *sync_id,
 	ret = name_for_folder(a, sync_id, what, new_folder, &name);
 	if (ret)
 		return ret;
+	old_name = sync_name_copy(a, sync_id);
+	if (!old_name) {
+		free(name);
+		return -ENOMEM;
+	}
 	f.name = name;
 	ret = api_update_sync(c->api, a->id, sync_id, &f, false, API_OP_RENAME,
 			      &answer, &err);
 	free(name);
-	if (ret)
+	if (ret) {
+		free(old_name);
 		return fail(a, sync_id, what, &err, ret);
+	}
+	ch.account = a->id;
+	ch.sync_id = sync_id;
+	ch.name = old_name;
+	ch.op = "rename";
+	journal_change_before(&ch, "name", old_name);
+	journal_change_after(&ch, "name", answer->name);
+	jfail = journal_failed(&ch, &jerr);
+	free(old_name);
 	show_answer(c, a, answer, true);
+	if (jfail) {
+		account_lock(a);
+		account_record_error(a, sync_id, &jerr);
+		account_unlock(a);
+	}
 	return 0;
 }

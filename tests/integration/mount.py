@@ -10,9 +10,11 @@ $CATSYNCFS_WRAPPER (e.g. "valgrind -q --error-exitcode=99") prefixes the
 daemon's command line.
 """
 
+import atexit
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -27,6 +29,10 @@ BAD_OUTPUT = re.compile(
     r"definitely lost: [1-9]|Segmentation fault|Aborted|core dumped")
 # Known harmless lines (libfuse 3.14 prints this at every start).
 HARMLESS = re.compile(r"Ignoring invalid max threads value")
+# $XDG_STATE_HOME of every daemon the tests start, so that the default
+# journal never lands in the home of the user running the tests.
+STATE_HOME = tempfile.mkdtemp(prefix="catsyncfs-state-")
+atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 
 def daemon_binary():
@@ -91,6 +97,7 @@ class Mount:
         environment = {k: v for k, v in os.environ.items()
                        if not k.startswith("CLOUDFLARE_")}
         environment["CLOUDFLARE_API_TOKEN"] = self.token
+        environment["XDG_STATE_HOME"] = STATE_HOME
         environment.update(env or {})
         if wrapper is None:
             wrapper = shlex.split(os.environ.get("CATSYNCFS_WRAPPER", ""))
@@ -183,6 +190,7 @@ def run_mount_command(emu, *options, env=None, token=None, timeout=30):
                    if not k.startswith("CLOUDFLARE_")}
     if token is not None:
         environment["CLOUDFLARE_API_TOKEN"] = token
+    environment["XDG_STATE_HOME"] = STATE_HOME
     environment.update(env or {})
     opts = [f"api_url={emu.base_url}" if emu else None, *options]
     opts = [o for o in opts if o]
