@@ -31,11 +31,15 @@ for _ in $(seq 50); do
 done
 url=$(head -n 1 /tmp/catsyncfs-emulator.out)
 
-CLOUDFLARE_API_TOKEN=demo-token build/src/catsyncfs -o "api_url=$url" \
-	"$mountpoint"
+# A fresh emulator, a fresh journal (the README's undo recipes read it).
+journal=${JOURNAL:-/tmp/catsyncfs-demo-journal.jsonl}
+rm -f "$journal"
+CLOUDFLARE_API_TOKEN=demo-token build/src/catsyncfs \
+	-o "api_url=$url,journal=$journal" "$mountpoint"
 
 echo
 pid=$(cat /tmp/catsyncfs-emulator.pid)
 echo "catsyncfs is mounted on $mountpoint (emulator at $url, pid $pid)."
 echo "Try:   ls $mountpoint/*/   and   cat $mountpoint/*/prod-vpcs/policy"
+echo "Every change it sends is journaled in $journal."
 echo "Stop:  fusermount3 -u $mountpoint && kill $pid"

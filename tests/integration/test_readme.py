@@ -16,6 +16,7 @@ from mount import unmount_all
 
 README = os.path.join(REPO_ROOT, "README.md")
 DEMO_MNT = "/tmp/catsyncfs-demo"
+DEMO_JOURNAL = "/tmp/catsyncfs-demo-journal.jsonl"
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 CONTROL = "http://127.0.0.1:8787/__emulator"
 
@@ -58,7 +59,7 @@ def demo():
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"mounted on {DEMO_MNT}" in r.stdout
     try:
-        yield {"MNT": DEMO_MNT, "ACCOUNT": ACCOUNT}
+        yield {"MNT": DEMO_MNT, "ACCOUNT": ACCOUNT, "JOURNAL": DEMO_JOURNAL}
     finally:
         unmount_all(DEMO_MNT)
         try:
@@ -76,7 +77,8 @@ def run_recipe(name, demo):
 
 def test_recipe_list_is_complete():
     assert set(blocks("recipe")) == {"edit", "grep", "prebuilt", "folders", "refresh",
-                                     "update-mode", "backup"}
+                                     "update-mode", "backup",
+                                     "undo-save", "undelete", "today"}
 
 
 def test_recipe_edit_in_vim(demo):
@@ -117,6 +119,36 @@ def test_recipe_folders(demo):
     r = run_recipe("folders", demo)
     assert r.returncode == 0, r.stderr
     assert sync("lab-vnets") is None and sync("lab-vnets-eu") is None
+
+
+def test_recipe_undo_save(demo):
+    before = sync("eu-subnets")["policy"]
+    with open(f"{DEMO_MNT}/{ACCOUNT}/eu-subnets/policy", "w") as f:
+        f.write("package a bad save\n")
+    assert sync("eu-subnets")["policy"] == "package a bad save"
+    r = run_recipe("undo-save", demo)
+    assert r.returncode == 0, r.stderr
+    assert sync("eu-subnets")["policy"] == before
+
+
+def test_recipe_undelete(demo):
+    before = sync("azure-vnets")
+    subprocess.run(["rm", "-r", f"{DEMO_MNT}/{ACCOUNT}/azure-vnets"], check=True)
+    assert sync("azure-vnets") is None
+    r = run_recipe("undelete", demo)
+    assert r.returncode == 0, r.stderr
+    after = sync("azure-vnets")
+    keys = ("name", "description", "policy", "update_mode")
+    assert [after[k] for k in keys] == [before[k] for k in keys]
+
+
+def test_recipe_today(demo):
+    with open(f"{DEMO_MNT}/{ACCOUNT}/prod-vpcs/description", "w") as f:
+        f.write("changed today\n")
+    r = run_recipe("today", demo)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.splitlines()[-1].split("\t")
+    assert last[1:] == ["edit", "prod-vpcs", "description"]
 
 
 def test_recipe_refresh(demo):
