@@ -14,8 +14,9 @@
  *   the requests still in flight, may be spent until the reset time t.
  *   Past t one request at a time goes out as a probe, and its answer
  *   brings fresh figures.  A 429 sets the remaining quota to 0 until its
- *   Retry-After.  A figure is taken only from an answer to a request sent
- *   after the one that gave the current figure.
+ *   Retry-After (60 s at most; past that, one probe at a time).  A
+ *   figure is taken only from an answer to a request sent after the one
+ *   that gave the current figure.
  *
  * Reads and writes: calls come in two classes.  READ is a listing (an
  * account, its prebuilt policies, the account list): what `ls`, `cat`
@@ -53,6 +54,11 @@
 #define BUDGET_PARK_MS 2000
 /* longest a server's reset time is believed, in seconds */
 #define BUDGET_MAX_RESET_S 3600
+/*
+ * A 429 holds every call back until its Retry-After, up to this; past
+ * it calls fail with EAGAIN as the retry policy says, one at a time.
+ */
+#define BUDGET_MAX_429_WAIT_MS 60000
 
 enum budget_class {
 	BUDGET_READ, /* a listing */

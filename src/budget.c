@@ -621,8 +621,12 @@ void budget_release(struct budget *b, struct budget_slot *slot,
 		long wait = a->retry_after_ms > 1000 ? a->retry_after_ms : 1000;
 
 		b->throttled++;
-		if (wait > BUDGET_MAX_RESET_S * 1000L)
-			wait = BUDGET_MAX_RESET_S * 1000L;
+		/*
+		 * Past 60 s a call fails with EAGAIN rather than wait
+		 * (retry.h): then one request at a time finds out, at once.
+		 */
+		if (a->retry_after_ms > BUDGET_MAX_429_WAIT_MS)
+			wait = 0;
 		/* none left until its Retry-After, whatever r said */
 		b->srv_known = true;
 		b->srv_avail = -b->in_flight;
