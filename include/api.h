@@ -23,6 +23,8 @@ struct api_config {
 	const char *cafile; /* CA bundle, or NULL for the system's */
 	long timeout_ms; /* one attempt */
 	int retries;
+	long rate_limit; /* requests per rate_window_s; 0: the default */
+	long rate_window_s;
 };
 
 struct api;
@@ -92,5 +94,8 @@ int api_refresh_sync(struct api *api, const char *account, const char *id,
 
 /* The number of HTTP attempts made so far (for tests and -d). */
 unsigned long api_request_count(struct api *api);
+
+/* The request budget every attempt goes through (owned by the api). */
+struct budget *api_budget(struct api *api);
 
 #endif

@@ -30,6 +30,9 @@ struct options {
 	int cache_ttl; /* seconds */
 	int timeout; /* seconds, one attempt */
 	int retries;
+	char *rate_limit; /* "REQUESTS/SECONDS" as given */
+	long rate_requests; /* parsed from rate_limit, or the default */
+	long rate_window_s;
 
 	/* resolved from the above and the environment */
 	char *token; /* secret: wiped by options_finish */

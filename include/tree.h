@@ -2,6 +2,7 @@
  * tree: what each path of the mount is, what it contains and what stat
  * says about it.
  *
+ *   /stats.json                        NODE_STATS (no API call, no lock)
  *   /ACCOUNT/                          NODE_ACCOUNT
  *   /ACCOUNT/last_error                NODE_ACCOUNT_ERROR
  *   /ACCOUNT/policies/                 NODE_POLICIES
@@ -35,7 +36,11 @@ enum node_kind {
 	NODE_SYNC,
 	NODE_FIELD,
 	NODE_SCRATCH,
+	NODE_STATS,
 };
+
+/* The file at the root that shows the request budget (stats.h). */
+#define TREE_STATS_NAME "stats.json"
 
 enum field {
 	FIELD_NAME,
@@ -69,6 +74,7 @@ struct node {
 	enum policy_file policy_file;
 	const char *leaf; /* the last path component */
 	struct scratch *scratch; /* NODE_SCRATCH, NULL when absent */
+	struct api *api; /* NODE_STATS: whose budget it shows */
 	bool locked; /* account is locked until tree_release */
 };
 

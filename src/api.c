@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "api_json.h"
+#include "budget.h"
 #include "http.h"
 #include "ids.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct api {
 	long timeout_ms;
 	int retries;
 	atomic_ulong requests;
+	struct budget *budget; /* every attempt goes through it */
 };
 
 struct api *api_create(const struct api_config *cfg)
@@ -52,6 +54,10 @@ struct api *api_create(const struct api_config *cfg)
 	api->cafile = cfg->cafile ? strdup(cfg->cafile) : NULL;
 	api->timeout_ms = cfg->timeout_ms;
 	api->retries = cfg->retries;
+	api->budget = budget_create(
+		cfg->rate_limit > 0 ? cfg->rate_limit : BUDGET_DEFAULT_LIMIT,
+		cfg->rate_window_s > 0 ? cfg->rate_window_s
+				       : BUDGET_DEFAULT_WINDOW_S);
 	if (cfg->token) {
 		n = asprintf(&api->auth_lines[0], "Authorization: Bearer %s",
 			     cfg->token);
@@ -62,7 +68,8 @@ struct api *api_create(const struct api_config *cfg)
 			n = asprintf(&api->auth_lines[1], "X-Auth-Key: %s",
 				     cfg->key);
 	}
-	if (n < 0 || !api->base_url || (cfg->cafile && !api->cafile)) {
+	if (n < 0 || !api->base_url || (cfg->cafile && !api->cafile) ||
+	    !api->budget) {
 		api_destroy(api);
 		return NULL;
 	}
@@ -86,12 +93,18 @@ void api_destroy(struct api *api)
 	free(api->cafile);
 	free_secret(api->auth_lines[0]);
 	free_secret(api->auth_lines[1]);
+	budget_destroy(api->budget);
 	free(api);
 }
 
 unsigned long api_request_count(struct api *api)
 {
 	return atomic_load(&api->requests);
+}
+
+struct budget *api_budget(struct api *api)
+{
+	return api->budget;
 }
 
 static bool is_idempotent(const char *method)
@@ -176,11 +189,13 @@ static void error_from_response(struct api_error *err,
  * finishes it); otherwise a negative errno with err filled.
  * When retry_blind is false a non-idempotent request is never repeated
  * after it may have reached the server: *maybe_acted tells the caller.
+ * Every attempt waits for the request budget (budget.h) in class cls;
+ * pair: a save's check read, which takes its write's slot with it.
  */
-static int api_call(struct api *api, const char *method, const char *path,
-		    const char *body, enum api_op op,
-		    struct http_response *resp, struct api_error *err,
-		    bool *maybe_acted)
+static int api_call_as(struct api *api, enum budget_class cls, bool pair,
+		       const char *method, const char *path, const char *body,
+		       enum api_op op, struct http_response *resp,
+		       struct api_error *err, bool *maybe_acted)
 {
 	const char *headers[5];
 	char url[1024];
@@ -220,11 +235,25 @@ static int api_call(struct api *api, const char *method, const char *path,
 			.resp = resp,
 		};
 		enum retry_verdict verdict;
+		struct budget_slot slot;
 		long delay = 0;
 		int rc;
 
+		budget_acquire(api->budget, cls, pair, &slot);
+		if (slot.waited_ms)
+			log_debug("api: %s %s waited %ld ms for budget", method,
+				  path, slot.waited_ms);
 		atomic_fetch_add(&api->requests, 1);
 		rc = http_perform(&req, resp);
+		budget_release(
+			api->budget, &slot,
+			&(struct budget_answer){
+				.method = method,
+				.status = rc ? 0 : resp->status,
+				.ratelimit = resp->ratelimit,
+				.ratelimit_policy = resp->ratelimit_policy,
+				.retry_after_ms = resp->retry_after_ms,
+			});
 		if (!rc && resp->status >= 200 && resp->status < 300) {
 			log_attempt(method, path, resp, err);
 			return 0;
@@ -249,6 +278,20 @@ static int api_call(struct api *api, const char *method, const char *path,
 		http_response_finish(resp);
 		sleep_ms(delay);
 	}
+}
+
+/*
+ * Listings are reads, which the budget serves first (budget.h); every
+ * other call belongs to a change.
+ */
+static int api_call(struct api *api, const char *method, const char *path,
+		    const char *body, enum api_op op,
+		    struct http_response *resp, struct api_error *err,
+		    bool *maybe_acted)
+{
+	return api_call_as(api, op == API_OP_READ ? BUDGET_READ : BUDGET_WRITE,
+			   false, method, path, body, op, resp, err,
+			   maybe_acted);
 }
 
 static int malformed(struct api_error *err, const char *what)
@@ -407,9 +450,10 @@ int api_get_sync(struct api *api, const char *account, const char *id,
 	char path[192];
 	int ret = sync_path(path, sizeof(path), account, id, "", err);
 
+	/* a save's lost-update check: its write's slot comes with it */
 	if (!ret)
-		ret = api_call(api, "GET", path, NULL, API_OP_READ, &resp, err,
-			       NULL);
+		ret = api_call_as(api, BUDGET_WRITE, true, "GET", path, NULL,
+				  API_OP_READ, &resp, err, NULL);
 	return ret ? ret : take_sync(&resp, id, out, err);
 }
 

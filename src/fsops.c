@@ -168,8 +168,11 @@ static size_t dir_skip(struct dir_fill *d, size_t count)
 static int list_root(struct dir_fill *d)
 {
 	struct cache *c = ctx()->cache;
+	struct node stats = { .kind = NODE_STATS, .api = c->api };
 	size_t i;
 
+	if (!dir_add(d, TREE_STATS_NAME, &stats))
+		return 0;
 	for (i = 0; i < c->naccounts; i++) {
 		struct node n = { .kind = NODE_ACCOUNT,
 				  .account = c->accounts[i] };

@@ -155,6 +155,8 @@ static struct api *make_api(const struct options *opts)
 		.cafile = opts->cafile,
 		.timeout_ms = opts->timeout * 1000L,
 		.retries = opts->retries,
+		.rate_limit = opts->rate_requests,
+		.rate_window_s = opts->rate_window_s,
 	};
 
 	return api_create(&cfg);

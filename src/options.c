@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "config.h"
 #include "http.h"
 #include "options.h"
@@ -40,7 +41,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("token_file=%s", token_file), OPT("api_url=%s", api_url),
 	OPT("account=%s", account), OPT("cafile=%s", cafile),
 	OPT("cache_ttl=%d", cache_ttl), OPT("timeout=%d", timeout),
-	OPT("retries=%d", retries),
+	OPT("retries=%d", retries), OPT("rate_limit=%s", rate_limit),
 	OPT("default_destination_type=%s", default_destination_type),
 	OPT("default_update_mode=%s", default_update_mode),
 	OPT("delete_destination", delete_destination),
@@ -140,6 +141,9 @@ void options_print_help(const char *progname)
 	       "    -o cache_ttl=SECONDS   how long a listing is trusted (default 10)\n"
 	       "    -o timeout=SECONDS     one API attempt (default 30)\n"
 	       "    -o retries=N           retries of a failed call (default 2)\n"
+	       "    -o rate_limit=REQUESTS/SECONDS\n"
+	       "                           the request budget (default "
+	       "1200/300)\n"
 	       "    -o default_destination_type=NONE|ZERO_TRUST_LIST  for mkdir\n"
 	       "    -o default_update_mode=MANUAL|AUTO                for mkdir\n"
 	       "    -o delete_destination  rmdir also deletes the destination list\n"
@@ -173,6 +177,19 @@ int options_parse(struct fuse_args *args, struct options *opts)
 	    opts->retries > 10) {
 		fprintf(stderr, "catsyncfs: cache_ttl, timeout or retries "
 				"out of range\n");
+		return -1;
+	}
+	opts->rate_requests = BUDGET_DEFAULT_LIMIT;
+	opts->rate_window_s = BUDGET_DEFAULT_WINDOW_S;
+	if (opts->rate_limit &&
+	    budget_parse_spec(opts->rate_limit, &opts->rate_requests,
+			      &opts->rate_window_s)) {
+		fprintf(stderr,
+			"catsyncfs: rate_limit='%s' is not REQUESTS/SECONDS "
+			"(whole numbers, 1 to %d requests per 1 to %d "
+			"seconds; Cloudflare's limit is %d/%d)\n",
+			opts->rate_limit, BUDGET_MAX_LIMIT, BUDGET_MAX_WINDOW_S,
+			BUDGET_DEFAULT_LIMIT, BUDGET_DEFAULT_WINDOW_S);
 		return -1;
 	}
 	if (!opts->default_destination_type)
@@ -302,6 +319,7 @@ void options_finish(struct options *opts)
 	free(opts->api_url);
 	free(opts->account);
 	free(opts->cafile);
+	free(opts->rate_limit);
 	free(opts->journal);
 	free(opts->default_destination_type);
 	free(opts->default_update_mode);

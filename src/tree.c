@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "namecodec.h"
+#include "stats.h"
 #include "tree.h"
 
 #define INO_SHIFT 5 /* 32 slots per serial: dir + files */
@@ -206,6 +207,12 @@ int tree_resolve(struct cache *c, const char *path, struct node *out)
 		out->kind = NODE_ROOT;
 		return 0;
 	}
+	/* no account id (32 hex digits) can take this name */
+	if (n == 1 && !strcmp(parts[0], TREE_STATS_NAME)) {
+		out->kind = NODE_STATS;
+		out->api = c->api;
+		return 0;
+	}
 	out->account = cache_account(c, parts[0]);
 	if (!out->account)
 		return -ENOENT;
@@ -256,6 +263,11 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 	*newline = false;
 	*p = "";
 	switch (n->kind) {
+	case NODE_STATS:
+		if (stats_render_budget(api_budget(n->api), owned, len))
+			return -ENOMEM;
+		*p = *owned;
+		return 0;
 	case NODE_ACCOUNT_ERROR:
 		if (n->account->last_error)
 			*p = n->account->last_error;
@@ -366,6 +378,10 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 	struct timespec t = c->started;
 
 	switch (n->kind) {
+	case NODE_STATS:
+		/* rendered now: tools that compare times read it again */
+		clock_gettime(CLOCK_REALTIME, &t);
+		break;
 	case NODE_ACCOUNT:
 		account_time(n->account, &t);
 		break;
@@ -417,6 +433,8 @@ static uint64_t node_ino(const struct node *n)
 	switch (n->kind) {
 	case NODE_ROOT:
 		return 1;
+	case NODE_STATS:
+		return 2; /* serials start at 2: 64 and up are taken */
 	case NODE_ACCOUNT:
 		return n->account->serial << INO_SHIFT;
 	case NODE_ACCOUNT_ERROR:

@@ -1079,7 +1079,8 @@ def test_log_entry_fields(emulator):
     one, two, three = emulator.log()
     assert one == {"seq": one["seq"], "method": "PATCH", "path": syncs_path(sync_id=PROD_VPCS),
                    "query": "", "body": body, "content_type": "application/json; charset=utf-8",
-                   "status": 200, "auth": "bearer"}
+                   "status": 200, "auth": "bearer", "t_ms": one["t_ms"]}
+    assert one["t_ms"] <= two["t_ms"] <= three["t_ms"]
     assert two["query"] == "page=2&per_page=5" and two["auth"] == "legacy"
     assert two["body"] is None and two["content_type"] is None
     assert three["status"] == 400 and three["auth"] == "none"

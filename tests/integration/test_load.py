@@ -118,9 +118,13 @@ class Load:
 
 
 def test_mixed_load_keeps_every_acknowledged_write(capsys):
-    emu = Emulator("--syncs", "200", "--latency-ms", "20")
+    # a load test, not a budget test: neither the emulator's Ratelimit
+    # header nor the mount's own budget ever runs out
+    emu = Emulator("--syncs", "200", "--latency-ms", "20",
+                   "--rate-limit-max", "1000000")
     try:
-        with Mount(emu, "cache_ttl=2", accounts=[ACCOUNT_1]) as m:
+        with Mount(emu, "cache_ttl=2", "rate_limit=1000000/1",
+                   accounts=[ACCOUNT_1]) as m:
             names = sorted(s["name"] for s in emu.syncs(ACCOUNT_1))[:200]
             load = Load(m, names)
             # a warm-up fills the caches, thread pools and malloc arenas

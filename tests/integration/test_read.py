@@ -33,7 +33,7 @@ def prebuilt(emu, account=ACCOUNT_1):
 
 def test_tree_has_accounts_syncs_fields_and_policies(emulator):
     with Mount(emulator) as m:
-        assert sorted(os.listdir(m.dir)) == sorted([ACCOUNT_1, ACCOUNT_2])
+        assert sorted(os.listdir(m.dir)) == sorted([ACCOUNT_1, ACCOUNT_2, "stats.json"])
         names = sorted(s["name"] for s in emulator.syncs(ACCOUNT_1))
         assert sorted(os.listdir(m.path(ACCOUNT_1))) == \
             sorted(names + ["last_error", "policies"])
@@ -119,7 +119,7 @@ def test_accounts_discovered_across_pages(emulator):
         emulator.add_account(account)
     emulator.clear_log()
     with Mount(emulator) as m:
-        assert sorted(os.listdir(m.dir)) == sorted([ACCOUNT_1, ACCOUNT_2] + extra)
+        assert sorted(os.listdir(m.dir)) == sorted([ACCOUNT_1, ACCOUNT_2, "stats.json"] + extra)
         pages = [e["query"] for e in emulator.api_calls("GET", r"^/accounts$")]
         assert len(pages) == 3, pages       # 50, 12, then the empty page
         assert "page=3" in pages[-1]
@@ -128,7 +128,7 @@ def test_accounts_discovered_across_pages(emulator):
 def test_two_accounts_discovered_from_the_demo(emulator):
     emulator.clear_log()
     with Mount(emulator) as m:
-        assert sorted(os.listdir(m.dir)) == [ACCOUNT_1, ACCOUNT_2]
+        assert sorted(os.listdir(m.dir)) == [ACCOUNT_1, ACCOUNT_2, "stats.json"]
         assert len(emulator.api_calls("GET", r"^/accounts$")) == 2
 
 
@@ -421,7 +421,7 @@ def test_awkward_names_each_get_exactly_one_folder(emulator):
 def test_accounts_from_the_environment(emulator):
     emulator.clear_log()
     with Mount(emulator, env={"CLOUDFLARE_ACCOUNT_ID": ACCOUNT_2}) as m:
-        assert os.listdir(m.dir) == [ACCOUNT_2]
+        assert sorted(os.listdir(m.dir)) == [ACCOUNT_2, "stats.json"]
     assert emulator.api_calls("GET", r"^/accounts$") == []
 
 
