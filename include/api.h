@@ -14,6 +14,7 @@
 
 #include "api_error.h"
 #include "sync.h"
+#include "token_file.h"
 
 struct api_config {
 	const char *base_url; /* without trailing slash */
@@ -25,6 +26,9 @@ struct api_config {
 	int retries;
 	long rate_limit; /* requests per rate_window_s; 0: the default */
 	long rate_window_s;
+	/* where token came from, read again after a 401/403 if it changed */
+	const char *token_file;
+	struct token_file_stamp token_stamp;
 };
 
 struct api;

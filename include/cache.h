@@ -73,6 +73,13 @@ struct sync_state {
 	struct scratch *scratch;
 	/* what this mount last showed a reader of each writable field */
 	struct sync_base shown;
+	/*
+	 * Fields unlinked on this mount (bit = enum field of tree.h), hidden
+	 * until created again or until the listing is fetched afresh: valid
+	 * while unlinked_seq is the listing's seq.
+	 */
+	unsigned int unlinked;
+	unsigned long unlinked_seq;
 };
 
 struct prebuilt_entry {
@@ -124,6 +131,7 @@ struct account {
 
 	char *last_error;
 	struct timespec error_time;
+	bool error_from_listing; /* last_error says why a listing failed */
 	struct strmap states; /* sync id -> struct sync_state */
 };
 
@@ -182,6 +190,16 @@ size_t entry_json_size(struct cache_entry *e, bool json_status);
 
 /* Locked; the state of a sync, created on first use.  NULL on ENOMEM. */
 struct sync_state *account_state(struct account *a, const char *sync_id);
+
+/*
+ * Locked; whether the field numbered field of a sync was unlinked on this
+ * mount since the listing was fetched (see struct sync_state.unlinked),
+ * and marking it so or not.  The marking returns 0 or -ENOMEM.
+ */
+bool account_field_unlinked(struct account *a, const char *sync_id, int field);
+int account_set_field_unlinked(struct account *a, const char *sync_id,
+			       int field, bool unlinked)
+	__attribute__((warn_unused_result));
 
 /* Locked; records err as the last_error of the sync (or account). */
 void account_record_error(struct account *a, const char *sync_id,

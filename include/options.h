@@ -9,6 +9,8 @@
 #include <fuse.h>
 #include <stdbool.h>
 
+#include "token_file.h"
+
 struct options {
 	char *mountpoint;
 	char *source; /* "catsyncfs" in fstab; not used */
@@ -36,6 +38,7 @@ struct options {
 
 	/* resolved from the above and the environment */
 	char *token; /* secret: wiped by options_finish */
+	struct token_file_stamp token_stamp; /* the token_file version read */
 	char *email;
 	char *key;
 	const char *base_url; /* api_url, $CLOUDFLARE_BASE_URL or default */

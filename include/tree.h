@@ -75,6 +75,7 @@ struct node {
 	const char *leaf; /* the last path component */
 	struct scratch *scratch; /* NODE_SCRATCH, NULL when absent */
 	struct api *api; /* NODE_STATS: whose budget it shows */
+	bool unlinked; /* NODE_FIELD unlinked on this mount (for create) */
 	bool locked; /* account is locked until tree_release */
 };
 
@@ -87,6 +88,14 @@ struct node {
 int tree_resolve(struct cache *c, const char *path, struct node *out)
 	__attribute__((warn_unused_result));
 void tree_release(struct node *n);
+
+/*
+ * As tree_resolve, but a field unlinked on this mount (SPEC: unlink then
+ * create is a replace) resolves with unlinked set instead of -ENOENT:
+ * for what may create it again (create, rename onto it).
+ */
+int tree_resolve_unlinked(struct cache *c, const char *path, struct node *out)
+	__attribute__((warn_unused_result));
 
 /* Parent folder + leaf of path for create/mkdir/rename: same locking. */
 int tree_resolve_parent(struct cache *c, const char *path, struct node *out,

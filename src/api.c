@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,15 @@
 struct api {
 	char *base_url;
 	char *cafile;
-	/* "Authorization: Bearer ..." or the two legacy lines */
+	/*
+	 * "Authorization: Bearer ..." or the two legacy lines.  A rotated
+	 * token_file replaces them (reread_token): callers copy them under
+	 * auth_lock.
+	 */
+	pthread_mutex_t auth_lock;
 	char *auth_lines[2];
+	char *token_file; /* NULL when the token came from elsewhere */
+	struct token_file_stamp token_stamp;
 	long timeout_ms;
 	int retries;
 	atomic_ulong requests;
@@ -58,6 +66,11 @@ struct api *api_create(const struct api_config *cfg)
 		cfg->rate_limit > 0 ? cfg->rate_limit : BUDGET_DEFAULT_LIMIT,
 		cfg->rate_window_s > 0 ? cfg->rate_window_s
 				       : BUDGET_DEFAULT_WINDOW_S);
+	pthread_mutex_init(&api->auth_lock, NULL);
+	if (cfg->token_file) {
+		api->token_file = strdup(cfg->token_file);
+		api->token_stamp = cfg->token_stamp;
+	}
 	if (cfg->token) {
 		n = asprintf(&api->auth_lines[0], "Authorization: Bearer %s",
 			     cfg->token);
@@ -69,7 +82,7 @@ struct api *api_create(const struct api_config *cfg)
 				     cfg->key);
 	}
 	if (n < 0 || !api->base_url || (cfg->cafile && !api->cafile) ||
-	    !api->budget) {
+	    (cfg->token_file && !api->token_file) || !api->budget) {
 		api_destroy(api);
 		return NULL;
 	}
@@ -93,8 +106,67 @@ void api_destroy(struct api *api)
 	free(api->cafile);
 	free_secret(api->auth_lines[0]);
 	free_secret(api->auth_lines[1]);
+	free(api->token_file);
+	pthread_mutex_destroy(&api->auth_lock);
 	budget_destroy(api->budget);
 	free(api);
+}
+
+/* Copies of the credential lines, for one call (free with auth_free). */
+static void auth_copy(struct api *api, char *lines[2])
+{
+	int i;
+
+	pthread_mutex_lock(&api->auth_lock);
+	for (i = 0; i < 2; i++)
+		lines[i] = api->auth_lines[i] ? strdup(api->auth_lines[i])
+					      : NULL;
+	pthread_mutex_unlock(&api->auth_lock);
+}
+
+static void auth_free(char *lines[2])
+{
+	free_secret(lines[0]);
+	free_secret(lines[1]);
+	lines[0] = lines[1] = NULL;
+}
+
+/*
+ * After a 401 or 403: when the token came from a file that changed since
+ * it was read (a rotated token, a renewed systemd credential), reads it
+ * again.  True when the token now differs, so that the call is worth
+ * sending once more.
+ */
+static bool reread_token(struct api *api)
+{
+	struct token_file_stamp stamp;
+	char why[512], *token = NULL, *line = NULL;
+	bool changed = false;
+
+	if (!api->token_file)
+		return false;
+	pthread_mutex_lock(&api->auth_lock);
+	if (!token_file_changed(api->token_file, &api->token_stamp))
+		goto out_unlock;
+	if (token_file_read(api->token_file, &token, &stamp, why,
+			    sizeof(why))) {
+		log_error("after an authentication failure: %s", why);
+		goto out_unlock;
+	}
+	api->token_stamp = stamp;
+	if (asprintf(&line, "Authorization: Bearer %s", token) < 0)
+		goto out_unlock;
+	changed = !api->auth_lines[0] || strcmp(line, api->auth_lines[0]);
+	free_secret(api->auth_lines[0]);
+	api->auth_lines[0] = line;
+	if (changed)
+		log_info("token file '%s' changed: read it again",
+			 api->token_file);
+
+out_unlock:
+	pthread_mutex_unlock(&api->auth_lock);
+	free_secret(token);
+	return changed;
 }
 
 unsigned long api_request_count(struct api *api)
@@ -198,8 +270,9 @@ static int api_call_as(struct api *api, enum budget_class cls, bool pair,
 		       struct api_error *err, bool *maybe_acted)
 {
 	const char *headers[5];
-	char url[1024];
-	int h = 0, attempt;
+	char url[1024], *auth[2] = { NULL, NULL };
+	bool reread = false;
+	int h = 0, attempt, ret;
 
 	error_start(err, method, path);
 	if (snprintf(url, sizeof(url), "%s%s", api->base_url, path) >=
@@ -208,10 +281,11 @@ static int api_call_as(struct api *api, enum budget_class cls, bool pair,
 		snprintf(err->message, sizeof(err->message), "url too long");
 		return -EINVAL;
 	}
-	if (api->auth_lines[0])
-		headers[h++] = api->auth_lines[0];
-	if (api->auth_lines[1])
-		headers[h++] = api->auth_lines[1];
+	auth_copy(api, auth);
+	if (auth[0])
+		headers[h++] = auth[0];
+	if (auth[1])
+		headers[h++] = auth[1];
 	headers[h++] = "Accept: application/json";
 	if (body)
 		headers[h++] = "Content-Type: application/json";
@@ -256,10 +330,28 @@ static int api_call_as(struct api *api, enum budget_class cls, bool pair,
 			});
 		if (!rc && resp->status >= 200 && resp->status < 300) {
 			log_attempt(method, path, resp, err);
-			return 0;
+			ret = 0;
+			goto out_auth;
 		}
 		error_from_response(err, resp);
 		log_attempt(method, path, resp, err);
+		/*
+		 * Refused credentials, from a token file rewritten since it
+		 * was read: once, the same attempt again with the new token
+		 * (a refused request did nothing, so a POST may go again).
+		 */
+		if ((resp->status == 401 || resp->status == 403) && !reread &&
+		    auth[0] && !auth[1] && reread_token(api)) {
+			reread = true;
+			auth_free(auth);
+			auth_copy(api, auth);
+			headers[0] = auth[0];
+			if (!auth[0])
+				headers[0] = "Accept: application/json";
+			http_response_finish(resp);
+			attempt--;
+			continue;
+		}
 		if (maybe_acted && !ra.idempotent && resp->status != 429 &&
 		    (resp->status || resp->request_sent))
 			*maybe_acted = true;
@@ -273,11 +365,16 @@ static int api_call_as(struct api *api, enum budget_class cls, bool pair,
 		}
 		if (verdict != RETRY_AGAIN) {
 			http_response_finish(resp);
-			return -api_error_errno(err, op);
+			ret = -api_error_errno(err, op);
+			goto out_auth;
 		}
 		http_response_finish(resp);
 		sleep_ms(delay);
 	}
+
+out_auth:
+	auth_free(auth);
+	return ret;
 }
 
 /*

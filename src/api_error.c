@@ -30,6 +30,8 @@ static int status_errno(long status, enum api_op op)
 	case 409:
 		return op == API_OP_CREATE || op == API_OP_RENAME ? EEXIST
 								  : EBUSY;
+	case 413:
+		return EFBIG; /* the body was too large for the API */
 	case 429:
 		return EAGAIN;
 	default:

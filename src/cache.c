@@ -311,19 +311,24 @@ out_free:
 	return ret;
 }
 
+/* A sync's last_user_update_at in ns, or 0 when it has none. */
+static long long update_ns(const struct sync *s)
+{
+	struct timespec t;
+
+	if (sync_parse_time(s->last_user_update_at, &t))
+		return 0;
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void find_newest(struct account *a)
 {
 	long long newest = 0;
 	size_t i;
 
 	for (i = 0; i < a->count; i++) {
-		struct timespec t;
-		long long ns;
+		long long ns = update_ns(a->entries[i].sync);
 
-		if (sync_parse_time(a->entries[i].sync->last_user_update_at,
-				    &t))
-			continue;
-		ns = (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 		if (ns > newest)
 			newest = ns;
 	}
@@ -444,7 +449,8 @@ static bool is_fresh(const struct cache *c, const struct freshness *f)
 	return elapsed_ms(&f->at) < c->ttl_ms;
 }
 
-static void set_account_error(struct account *a, const struct api_error *e)
+static void set_account_error(struct account *a, const struct api_error *e,
+			      bool from_listing)
 {
 	char line[1024];
 
@@ -452,6 +458,7 @@ static void set_account_error(struct account *a, const struct api_error *e)
 	api_error_format(e, line, sizeof(line));
 	if (asprintf(&a->last_error, "%s\n", line) < 0)
 		a->last_error = NULL;
+	a->error_from_listing = from_listing;
 	clock_gettime(CLOCK_REALTIME, &a->error_time);
 }
 
@@ -568,11 +575,26 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 	f->expired = raced;
 	if (!ret) {
 		f->have = true;
+		if (kind != FETCH_POLICIES && a->error_from_listing) {
+			/* the listing works again: its old failure is history
+			 */
+			free(a->last_error);
+			a->last_error = NULL;
+			a->error_from_listing = false;
+		}
 	} else {
 		char line[1024];
 
+		/*
+		 * A folder that cannot be listed must fail its read: a 404
+		 * here (an account id the API does not know) taken as
+		 * ENOENT would read as an empty folder to readdir(3), and a
+		 * backup with rsync --delete would wipe itself.
+		 */
+		if (ret == -ENOENT)
+			ret = -EIO;
 		if (err.failure != API_FAIL_NONE) {
-			set_account_error(a, &err);
+			set_account_error(a, &err, true);
 			log_error("cannot list '%s': %s", a->id,
 				  api_error_format(&err, line, sizeof(line)));
 		}
@@ -659,6 +681,32 @@ struct sync_state *account_state(struct account *a, const char *sync_id)
 	return st;
 }
 
+bool account_field_unlinked(struct account *a, const char *sync_id, int field)
+{
+	struct sync_state *st = strmap_get(&a->states, sync_id);
+
+	return st && (st->unlinked & (1u << field)) &&
+	       st->unlinked_seq == a->listing.seq;
+}
+
+int account_set_field_unlinked(struct account *a, const char *sync_id,
+			       int field, bool unlinked)
+{
+	struct sync_state *st = unlinked ? account_state(a, sync_id)
+					 : strmap_get(&a->states, sync_id);
+
+	if (!st)
+		return unlinked ? -ENOMEM : 0;
+	if (st->unlinked_seq != a->listing.seq)
+		st->unlinked = 0; /* marks from before the last listing */
+	st->unlinked_seq = a->listing.seq;
+	if (unlinked)
+		st->unlinked |= 1u << field;
+	else
+		st->unlinked &= ~(1u << field);
+	return 0;
+}
+
 void account_record_error(struct account *a, const char *sync_id,
 			  const struct api_error *err)
 {
@@ -667,7 +715,7 @@ void account_record_error(struct account *a, const char *sync_id,
 	char *text;
 
 	if (!sync_id) {
-		set_account_error(a, err);
+		set_account_error(a, err, false);
 		return;
 	}
 	st = account_state(a, sync_id);
@@ -697,29 +745,45 @@ void account_mark_changed(struct account *a)
 	mark_changed(&a->listing);
 }
 
+/*
+ * e's sync is replaced by s.  A save that keeps the name keeps every
+ * folder name, and moves the newest time only forward (or back, when e
+ * held it): O(1) then, where renaming every folder cost ~30 ms a save at
+ * 10,000 syncs.
+ */
+static int replace_sync(struct cache *c, struct account *a,
+			struct cache_entry *e, struct sync *s)
+{
+	long long old_ns = update_ns(e->sync), new_ns = update_ns(s);
+	bool renamed = strcmp(e->sync->name, s->name) != 0;
+
+	sync_destroy(e->sync);
+	e->sync = s;
+	e->status_len = 0;
+	e->config_len = 0;
+	if (new_ns < old_ns && old_ns >= atomic_load(&a->newest_ns))
+		find_newest(a);
+	else if (new_ns > atomic_load(&a->newest_ns))
+		atomic_store(&a->newest_ns, new_ns);
+	return renamed ? name_entries(c, a) : 0;
+}
+
 int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 {
-	struct cache_entry *e = account_by_id(a, s->id);
+	struct cache_entry *e = account_by_id(a, s->id), *grown;
 
 	a->mutations++;
 	mark_changed(&a->listing);
-	if (e) {
-		sync_destroy(e->sync);
-		e->sync = s;
-		e->status_len = 0;
-		e->config_len = 0;
-	} else {
-		struct cache_entry *grown;
-
-		grown = realloc(a->entries, (a->count + 1) * sizeof(*grown));
-		if (!grown) {
-			sync_destroy(s);
-			return -ENOMEM;
-		}
-		a->entries = grown;
-		memset(&a->entries[a->count], 0, sizeof(*grown));
-		a->entries[a->count++].sync = s;
+	if (e)
+		return replace_sync(c, a, e, s);
+	grown = realloc(a->entries, (a->count + 1) * sizeof(*grown));
+	if (!grown) {
+		sync_destroy(s);
+		return -ENOMEM;
 	}
+	a->entries = grown;
+	memset(&a->entries[a->count], 0, sizeof(*grown));
+	a->entries[a->count++].sync = s;
 	find_newest(a);
 	return name_entries(c, a);
 }

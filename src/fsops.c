@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "filebuf.h"
 #include "fsops.h"
@@ -47,6 +48,9 @@ struct open_file {
 	bool append;
 	bool page_cache; /* read through the kernel's page cache */
 	bool written; /* a write() since the last commit */
+	/* a write() or truncate that failed: nothing of this open is sent,
+	 * and its commit returns this error (EFBIG past the size limit) */
+	int error;
 	char *data;
 	size_t len;
 	struct sync_base base; /* what the writer was shown (writes_base) */
@@ -250,6 +254,12 @@ static int list_sync(struct node *dir, struct dir_fill *d)
 	n.kind = NODE_FIELD;
 	for (f = 0; f < FIELD_COUNT; f++) {
 		n.field = f;
+		/* unlinked on this mount: gone until created again */
+		if (account_field_unlinked(dir->account, dir->entry->sync->id,
+					   f)) {
+			d->next++; /* keeps every entry's offset where it was */
+			continue;
+		}
 		if (!dir_add(d, tree_field_name(f), &n))
 			return 0;
 	}
@@ -346,11 +356,28 @@ static void open_file_destroy(struct open_file *of)
 	free(of);
 }
 
+/*
+ * Whether the caller may change anything: the mounting user or root.
+ * Under allow_other with a wide umask the kernel's mode check lets
+ * others through, and every change goes out with the mounting user's
+ * token, so the daemon checks the caller itself.
+ */
+static int caller_refusal(void)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	if (ctx()->opts->read_only)
+		return -EROFS;
+	return uid == 0 || uid == getuid() ? 0 : -EACCES;
+}
+
 /* Why a write to n is refused, or 0 when it may be written. */
 static int write_refusal(const struct node *n)
 {
-	if (ctx()->opts->read_only)
-		return -EROFS;
+	int ret = caller_refusal();
+
+	if (ret)
+		return ret;
 	if (n->kind == NODE_SCRATCH ||
 	    (n->kind == NODE_FIELD && tree_field_writable(n->field)))
 		return 0;
@@ -515,10 +542,13 @@ static int fsops_write(const char *path, const char *buf, size_t size,
 		return ret ? ret : (int)size;
 	}
 	pthread_mutex_lock(&of->lock);
-	ret = filebuf_write(&of->data, &of->len, buf, size,
-			    of->append ? (off_t)of->len : off);
+	ret = of->error ? of->error
+			: filebuf_write(&of->data, &of->len, buf, size,
+					of->append ? (off_t)of->len : off);
 	if (!ret && size)
 		of->written = true;
+	else if (ret)
+		of->error = ret;
 	pthread_mutex_unlock(&of->lock);
 	return ret ? ret : (int)size;
 }
@@ -533,7 +563,15 @@ static int commit(struct fsops_context *c, struct open_file *of)
 	int ret = 0;
 
 	pthread_mutex_lock(&of->lock);
-	if (of->kind != NODE_FIELD || !of->written)
+	if (of->kind != NODE_FIELD)
+		goto out_unlock;
+	if (of->error) {
+		/* part of what was written is missing: send none of it */
+		ret = of->error;
+		of->written = false;
+		goto out_unlock;
+	}
+	if (!of->written)
 		goto out_unlock;
 	of->written = false;
 	if (of->field == FIELD_REFRESH) {
@@ -622,27 +660,55 @@ static void scratch_remove(struct account *a, const char *sync_id,
 	}
 }
 
+/*
+ * Creates a field unlinked on this mount: unlink then create is a
+ * replace (mv across filesystems, install, cp --remove-destination).
+ * The field is back at once; what the new file holds is sent on close,
+ * even when empty, since the file was replaced as a whole.
+ */
+static int recreate_field(struct node *n, struct fuse_file_info *fi)
+{
+	struct open_file *of;
+	int ret = write_refusal(n);
+
+	if (ret)
+		return ret;
+	ret = account_set_field_unlinked(n->account, n->entry->sync->id,
+					 n->field, false);
+	of = ret ? NULL : open_file_create(n, fi->flags);
+	if (!of)
+		return -ENOMEM;
+	if (n->field != FIELD_REFRESH) {
+		writes_base(n->account, n->entry->sync, n->field, &of->base);
+		of->written = true;
+	}
+	hand_out(fi, of);
+	return 0;
+}
+
 static int fsops_create(const char *path, mode_t mode,
 			struct fuse_file_info *fi)
 {
 	struct open_file *of;
 	struct node n;
-	int ret = tree_resolve(ctx()->cache, path, &n);
+	int ret = caller_refusal();
 
+	if (ret)
+		return ret;
+	ret = tree_resolve_unlinked(ctx()->cache, path, &n);
+	if (!ret && n.kind == NODE_FIELD && n.unlinked) {
+		ret = recreate_field(&n, fi);
+		tree_release(&n);
+		return ret;
+	}
 	if (ret == -ENOENT || (!ret && n.kind != NODE_SCRATCH))
 		ret = ret ? ret : (write_refusal(&n) ?: -EEXIST);
 	if (ret) {
 		/* only a sync folder takes new files, and only as scratch */
-		if (ret == -ENOENT && ctx()->opts->read_only)
-			ret = -EROFS;
-		else if (ret == -ENOENT)
+		if (ret == -ENOENT)
 			ret = -EACCES;
 		tree_release(&n);
 		return ret;
-	}
-	if (ctx()->opts->read_only) {
-		ret = -EROFS;
-		goto out_release;
 	}
 	if (!n.scratch)
 		n.scratch = scratch_add(n.account, n.entry->sync->id, n.leaf,
@@ -670,7 +736,10 @@ static int fsops_truncate(const char *path, off_t size,
 
 	if (of && of->kind == NODE_FIELD) {
 		pthread_mutex_lock(&of->lock);
-		ret = filebuf_truncate(&of->data, &of->len, size);
+		ret = of->error ? of->error
+				: filebuf_truncate(&of->data, &of->len, size);
+		if (ret)
+			of->error = ret;
 		pthread_mutex_unlock(&of->lock);
 		return ret;
 	}
@@ -695,25 +764,29 @@ static int fsops_truncate(const char *path, off_t size,
 static int fsops_unlink(const char *path)
 {
 	struct node n;
-	int ret = tree_resolve(ctx()->cache, path, &n);
+	int ret = caller_refusal();
 
 	if (ret)
 		return ret;
-	if (ctx()->opts->read_only) {
-		ret = -EROFS;
-	} else if (n.kind == NODE_SCRATCH) {
+	ret = tree_resolve(ctx()->cache, path, &n);
+	if (ret)
+		return ret;
+	if (n.kind == NODE_SCRATCH) {
 		if (n.scratch)
 			scratch_remove(n.account, n.entry->sync->id, n.scratch);
 		else
 			ret = -ENOENT;
 	} else if (n.kind == NODE_FIELD) {
 		/*
-		 * A field cannot be removed from a sync.  Unlinking it is a
-		 * no-op that succeeds, so that `rm -r SYNC` can empty the
-		 * folder and then rmdir it; the file stays listed and the
-		 * server is untouched.
+		 * A field cannot be removed from a sync.  Unlinking it sends
+		 * nothing: the field leaves this mount's view of the folder
+		 * until it is created again (a replace: mv, install) or the
+		 * listing is fetched afresh, and `rm -r SYNC` can go on to
+		 * rmdir.
 		 */
-		log_debug("unlink of field '%s' changes nothing", path);
+		ret = account_set_field_unlinked(n.account, n.entry->sync->id,
+						 n.field, true);
+		log_debug("unlink of field '%s' sends nothing", path);
 	} else {
 		ret = -EACCES;
 	}
@@ -731,13 +804,14 @@ static int fsops_mkdir(const char *path, mode_t mode)
 	};
 	const char *leaf;
 	struct node parent;
-	int ret = tree_resolve_parent(c->cache, path, &parent, &leaf);
+	int ret = caller_refusal();
 
 	if (ret)
 		return ret;
+	ret = tree_resolve_parent(c->cache, path, &parent, &leaf);
+	if (ret)
+		return ret;
 	tree_release(&parent);
-	if (c->opts->read_only)
-		return -EROFS;
 	if (parent.kind == NODE_SYNC)
 		return -EPERM; /* no folders inside a sync */
 	if (parent.kind != NODE_ACCOUNT)
@@ -754,13 +828,14 @@ static int fsops_rmdir(const char *path)
 	struct sync_state *st;
 	char id[40];
 	struct node n;
-	int ret = tree_resolve(c->cache, path, &n);
+	int ret = caller_refusal();
 
 	if (ret)
 		return ret;
-	if (c->opts->read_only)
-		ret = -EROFS;
-	else if (n.kind != NODE_SYNC)
+	ret = tree_resolve(c->cache, path, &n);
+	if (ret)
+		return ret;
+	if (n.kind != NODE_SYNC)
 		ret = n.kind == NODE_FIELD || n.kind == NODE_SCRATCH ||
 				      n.kind == NODE_POLICY_FILE ||
 				      n.kind == NODE_ACCOUNT_ERROR
@@ -786,19 +861,23 @@ struct rename_side {
 	const char *leaf;
 };
 
-static void rename_side_get(const char *path, struct rename_side *side)
+/* unlinked: whether a field unlinked on this mount resolves (a target) */
+static void rename_side_get(const char *path, bool unlinked,
+			    struct rename_side *side)
 {
 	struct node n;
 
 	memset(side, 0, sizeof(*side));
-	side->resolved = tree_resolve(ctx()->cache, path, &n);
+	side->resolved = unlinked
+				 ? tree_resolve_unlinked(ctx()->cache, path, &n)
+				 : tree_resolve(ctx()->cache, path, &n);
 	side->leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	if (side->resolved)
 		return;
 	side->kind = n.kind;
 	side->account = n.account;
 	side->field = n.field;
-	side->exists = n.kind != NODE_SCRATCH || n.scratch;
+	side->exists = n.kind == NODE_SCRATCH ? n.scratch != NULL : !n.unlinked;
 	if (n.entry)
 		snprintf(side->sync_id, sizeof(side->sync_id), "%s",
 			 n.entry->sync->id);
@@ -894,9 +973,12 @@ static int scratch_to_field(const char *from, const struct rename_side *dst)
 				break;
 		if (s)
 			scratch_remove(dst->account, dst->sync_id, s);
+		/* a field unlinked before is back: it was just saved */
+		ret = account_set_field_unlinked(dst->account, dst->sync_id,
+						 dst->field, false);
 	}
 	account_unlock(dst->account);
-	return 0;
+	return ret;
 }
 
 /* Renames a scratch file within its folder (replacing a scratch `to`). */
@@ -949,15 +1031,16 @@ static int fsops_rename(const char *from, const char *to, unsigned int flags)
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	if (c->opts->read_only)
-		return -EROFS;
+	ret = caller_refusal();
+	if (ret)
+		return ret;
 	/* one side at a time: both may live in one locked account */
-	rename_side_get(from, &src);
+	rename_side_get(from, false, &src);
 	if (src.resolved)
 		return src.resolved;
 	if (src.kind == NODE_SCRATCH && !src.exists)
 		return -ENOENT;
-	rename_side_get(to, &dst);
+	rename_side_get(to, true, &dst);
 	if (dst.resolved && dst.resolved != -ENOENT)
 		return dst.resolved;
 	ret = tree_resolve_parent(c->cache, to, &parent, &leaf);
@@ -1005,13 +1088,14 @@ static int attribute_change(const char *path, const mode_t *mode,
 			    const struct timespec *mtime)
 {
 	struct node n;
-	int ret = tree_resolve(ctx()->cache, path, &n);
+	int ret = caller_refusal();
 
 	if (ret)
 		return ret;
-	if (ctx()->opts->read_only) {
-		ret = -EROFS;
-	} else if (n.kind == NODE_SCRATCH) {
+	ret = tree_resolve(ctx()->cache, path, &n);
+	if (ret)
+		return ret;
+	if (n.kind == NODE_SCRATCH) {
 		if (!n.scratch) {
 			ret = -ENOENT;
 		} else {

@@ -157,6 +157,8 @@ static struct api *make_api(const struct options *opts)
 		.retries = opts->retries,
 		.rate_limit = opts->rate_requests,
 		.rate_window_s = opts->rate_window_s,
+		.token_file = opts->token_file,
+		.token_stamp = opts->token_stamp,
 	};
 
 	return api_create(&cfg);
@@ -171,11 +173,15 @@ static int serve(struct fuse_args *args, struct options *opts,
 	int ret = 1;
 
 	/* statfs, unlike stat, is never answered from the kernel's cache */
-	if (statvfs(opts->mountpoint, &sv) && errno == ENOTCONN) {
-		fprintf(stderr,
-			"catsyncfs: '%s' is a stale mount left by a "
-			"crash; run: fusermount3 -u %s\n",
-			opts->mountpoint, opts->mountpoint);
+	if (statvfs(opts->mountpoint, &sv)) {
+		if (errno == ENOTCONN)
+			fprintf(stderr,
+				"catsyncfs: '%s' is a stale mount left by a "
+				"crash; run: fusermount3 -u %s\n",
+				opts->mountpoint, opts->mountpoint);
+		else
+			fprintf(stderr, "catsyncfs: cannot mount on '%s': %s\n",
+				opts->mountpoint, strerror(errno));
 		return 1;
 	}
 	fuse = fuse_new(args, fsops_operations(),
@@ -183,10 +189,9 @@ static int serve(struct fuse_args *args, struct options *opts,
 	if (!fuse)
 		return 1;
 	if (fuse_mount(fuse, opts->mountpoint)) {
-		fprintf(stderr,
-			"catsyncfs: cannot mount on '%s' (a stale mount "
-			"left by a crash? try: fusermount3 -u %s)\n",
-			opts->mountpoint, opts->mountpoint);
+		/* libfuse printed why just above */
+		fprintf(stderr, "catsyncfs: cannot mount on '%s'\n",
+			opts->mountpoint);
 		goto out_destroy;
 	}
 	if (fuse_daemonize(opts->foreground))

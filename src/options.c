@@ -21,8 +21,7 @@
 #include "http.h"
 #include "options.h"
 #include "sync.h"
-
-#define TOKEN_MAX 4096
+#include "token_file.h"
 
 enum {
 	KEY_HELP,
@@ -158,6 +157,22 @@ void options_print_help(const char *progname)
 	       progname, progname, CATSYNCFS_DEFAULT_API_URL);
 }
 
+/* The bounds of the numeric options, named in their error messages. */
+#define CACHE_TTL_MAX 86400
+#define TIMEOUT_MAX 3600
+#define RETRIES_MAX 10
+
+static int check_range(const char *name, int value, int min, int max,
+		       const char *unit)
+{
+	if (value >= min && value <= max)
+		return 0;
+	fprintf(stderr,
+		"catsyncfs: %s=%d is out of range: it takes %d to %d%s%s\n",
+		name, value, min, max, unit ? " " : "", unit ? unit : "");
+	return -1;
+}
+
 int options_parse(struct fuse_args *args, struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -173,12 +188,11 @@ int options_parse(struct fuse_args *args, struct options *opts)
 				"(see catsyncfs --help)\n");
 		return -1;
 	}
-	if (opts->cache_ttl < 0 || opts->timeout <= 0 || opts->retries < 0 ||
-	    opts->retries > 10) {
-		fprintf(stderr, "catsyncfs: cache_ttl, timeout or retries "
-				"out of range\n");
+	if (check_range("cache_ttl", opts->cache_ttl, 0, CACHE_TTL_MAX,
+			"seconds") ||
+	    check_range("timeout", opts->timeout, 1, TIMEOUT_MAX, "seconds") ||
+	    check_range("retries", opts->retries, 0, RETRIES_MAX, NULL))
 		return -1;
-	}
 	opts->rate_requests = BUDGET_DEFAULT_LIMIT;
 	opts->rate_window_s = BUDGET_DEFAULT_WINDOW_S;
 	if (opts->rate_limit &&
@@ -190,6 +204,14 @@ int options_parse(struct fuse_args *args, struct options *opts)
 			"seconds; Cloudflare's limit is %d/%d)\n",
 			opts->rate_limit, BUDGET_MAX_LIMIT, BUDGET_MAX_WINDOW_S,
 			BUDGET_DEFAULT_LIMIT, BUDGET_DEFAULT_WINDOW_S);
+		return -1;
+	}
+	/* an empty account= would widen the mount to every account */
+	if (opts->account && !*opts->account) {
+		fprintf(stderr,
+			"catsyncfs: account= is empty: give one or more "
+			"account ids (ID[:ID...]), or leave the option "
+			"out to show every account the token can list\n");
 		return -1;
 	}
 	if (!opts->default_destination_type)
@@ -211,47 +233,41 @@ int options_parse(struct fuse_args *args, struct options *opts)
 
 static int read_token_file(struct options *opts)
 {
-	char buf[TOKEN_MAX + 2];
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd = open(opts->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char why[512];
 
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "catsyncfs: cannot read token file '%s': %s\n",
-			opts->token_file, strerror(errno));
-		goto fail_close;
+	if (token_file_read(opts->token_file, &opts->token, &opts->token_stamp,
+			    why, sizeof(why))) {
+		fprintf(stderr, "catsyncfs: %s\n", why);
+		return -1;
 	}
-	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		fprintf(stderr,
-			"catsyncfs: token file '%s' is readable by "
-			"group or others; chmod 600 it\n",
-			opts->token_file);
-		goto fail_close;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	fd = -1;
-	if (n < 0)
-		goto fail_wipe;
-	buf[n] = '\0';
-	len = strcspn(buf, "\r\n");
-	buf[len] = '\0';
-	if (!len) {
-		fprintf(stderr, "catsyncfs: token file '%s' is empty\n",
-			opts->token_file);
-		goto fail_wipe;
-	}
-	opts->token = strdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return opts->token ? 0 : -1;
+	return 0;
+}
 
-fail_close:
-	if (fd >= 0)
-		close(fd);
-fail_wipe:
-	explicit_bzero(buf, sizeof(buf));
-	return -1;
+/*
+ * Takes a secret out of the environment once read: unsetenv alone leaves
+ * the text in the block that /proc/PID/environ shows, so it is wiped
+ * there first.
+ */
+static void take_from_environment(const char *name)
+{
+	char *value = getenv(name);
+
+	if (value)
+		explicit_bzero(value, strlen(value));
+	unsetenv(name);
+}
+
+/* A copy of a credential from the environment, trimmed; NULL if unset. */
+static char *credential_from_environment(const char *name)
+{
+	const char *env = getenv(name);
+	char *copy = env ? strdup(env) : NULL;
+
+	if (copy && !*token_trim(copy)) {
+		free(copy);
+		copy = NULL;
+	}
+	return copy;
 }
 
 static int check_url(struct options *opts)
@@ -275,7 +291,7 @@ static int check_url(struct options *opts)
 
 int options_resolve(struct options *opts)
 {
-	const char *env;
+	int ret = 0;
 
 	opts->base_url = opts->api_url;
 	if (!opts->base_url)
@@ -285,22 +301,32 @@ int options_resolve(struct options *opts)
 	if (check_url(opts))
 		return -1;
 
-	if (opts->token_file)
-		return read_token_file(opts);
-	env = getenv("CLOUDFLARE_API_TOKEN");
-	if (env && *env) {
-		opts->token = strdup(env);
-		return opts->token ? 0 : -1;
+	if (opts->token_file) {
+		ret = read_token_file(opts);
+		goto out_clean_env;
 	}
+	opts->token = credential_from_environment("CLOUDFLARE_API_TOKEN");
+	if (opts->token)
+		goto out_clean_env;
 	if (getenv("CLOUDFLARE_EMAIL") && getenv("CLOUDFLARE_API_KEY")) {
-		opts->email = strdup(getenv("CLOUDFLARE_EMAIL"));
-		opts->key = strdup(getenv("CLOUDFLARE_API_KEY"));
-		return opts->email && opts->key ? 0 : -1;
+		opts->email = credential_from_environment("CLOUDFLARE_EMAIL");
+		opts->key = credential_from_environment("CLOUDFLARE_API_KEY");
+		ret = opts->email && opts->key ? 0 : -1;
+		if (ret)
+			fprintf(stderr, "catsyncfs: CLOUDFLARE_EMAIL or "
+					"CLOUDFLARE_API_KEY is empty\n");
+		goto out_clean_env;
 	}
 	fprintf(stderr, "catsyncfs: no API token: use -o token_file=PATH or "
 			"set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_EMAIL and "
 			"CLOUDFLARE_API_KEY)\n");
 	return -1;
+
+out_clean_env:
+	/* the daemon's environment must not keep the secrets it read */
+	take_from_environment("CLOUDFLARE_API_TOKEN");
+	take_from_environment("CLOUDFLARE_API_KEY");
+	return ret;
 }
 
 static void wipe_free(char *s)

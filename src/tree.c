@@ -182,6 +182,8 @@ static int resolve_in_account(struct cache *c, struct account *a, char **parts,
 	if (f >= 0) {
 		out->kind = NODE_FIELD;
 		out->field = f;
+		out->unlinked = account_field_unlinked(a, out->entry->sync->id,
+						       f);
 		return 0;
 	}
 	out->kind = NODE_SCRATCH;
@@ -193,7 +195,7 @@ out_noent:
 	return -ENOENT;
 }
 
-int tree_resolve(struct cache *c, const char *path, struct node *out)
+static int resolve(struct cache *c, const char *path, struct node *out)
 {
 	char buf[4096];
 	char *parts[4];
@@ -221,6 +223,22 @@ int tree_resolve(struct cache *c, const char *path, struct node *out)
 		return 0;
 	ret = resolve_in_account(c, out->account, parts, n, out);
 	out->locked = ret == 0;
+	return ret;
+}
+
+int tree_resolve_unlinked(struct cache *c, const char *path, struct node *out)
+{
+	return resolve(c, path, out);
+}
+
+int tree_resolve(struct cache *c, const char *path, struct node *out)
+{
+	int ret = resolve(c, path, out);
+
+	if (!ret && out->unlinked) {
+		tree_release(out);
+		ret = -ENOENT;
+	}
 	return ret;
 }
 

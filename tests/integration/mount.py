@@ -73,6 +73,15 @@ def bad_lines(text):
             if BAD_OUTPUT.search(line) and not HARMLESS.search(line)]
 
 
+def errno_of(fn, *args):
+    """The errno that fn(*args) fails with, or 0 when it succeeds."""
+    try:
+        fn(*args)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
 class MountError(AssertionError):
     pass
 

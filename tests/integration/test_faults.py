@@ -14,7 +14,7 @@ import time
 import pytest
 
 from emulator import ACCOUNT_1, ACCOUNT_2, Emulator
-from mount import Mount, daemon_binary, is_mounted
+from mount import Mount, daemon_binary, errno_of, is_mounted
 
 LIST = r"/catalog-syncs$"
 
@@ -22,14 +22,6 @@ LIST = r"/catalog-syncs$"
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def errno_of(fn, *args):
-    try:
-        fn(*args)
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 def timed(fn, *args):

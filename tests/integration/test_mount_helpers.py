@@ -20,7 +20,10 @@ def setup(emulator, tmp_path):
     mnt = tempfile.mkdtemp(prefix="catsyncfs-mnt-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
     env["PATH"] = os.path.dirname(daemon_binary()) + ":" + env.get("PATH", "")
-    opts = f"token_file={token},account={ACCOUNT_1},api_url={emulator.base_url}"
+    # a journal of its own: mount(8) may not pass XDG_STATE_HOME on, and
+    # root's default would be /var/lib/catsyncfs
+    opts = (f"token_file={token},account={ACCOUNT_1},api_url={emulator.base_url},"
+            f"journal={tmp_path}/journal.jsonl")
     try:
         yield emulator, mnt, opts, env, tmp_path
     finally:

@@ -77,7 +77,7 @@ def run_recipe(name, demo):
 
 def test_recipe_list_is_complete():
     assert set(blocks("recipe")) == {"edit", "grep", "prebuilt", "folders", "refresh",
-                                     "update-mode", "backup",
+                                     "update-mode", "backup", "replace", "clone",
                                      "undo-save", "undelete", "today"}
 
 
@@ -119,6 +119,21 @@ def test_recipe_folders(demo):
     r = run_recipe("folders", demo)
     assert r.returncode == 0, r.stderr
     assert sync("lab-vnets") is None and sync("lab-vnets-eu") is None
+
+
+def test_recipe_replace(demo):
+    r = run_recipe("replace", demo)
+    assert r.returncode == 0, r.stderr
+    assert sync("azure-vnets")["policy"] == "package replaced"
+
+
+def test_recipe_clone(demo):
+    r = run_recipe("clone", demo)
+    assert r.returncode == 0, r.stderr
+    a, b = sync("prod-vpcs"), sync("prod-vpcs-copy")
+    assert b is not None
+    assert [a[k] for k in ("description", "policy", "update_mode")] == \
+        [b[k] for k in ("description", "policy", "update_mode")]
 
 
 def test_recipe_undo_save(demo):

@@ -23,6 +23,7 @@ static void errno_table_should_match_spec(void)
 	CHECK(status_errno(409, API_OP_UPDATE) == EBUSY);
 	CHECK(status_errno(409, API_OP_DELETE) == EBUSY);
 	CHECK(status_errno(429, API_OP_READ) == EAGAIN);
+	CHECK(status_errno(413, API_OP_UPDATE) == EFBIG);
 	CHECK(status_errno(500, API_OP_READ) == EIO);
 	CHECK(status_errno(503, API_OP_READ) == EIO);
 	CHECK(status_errno(418, API_OP_READ) == EIO);
