@@ -133,7 +133,7 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
 	echo "== fuzzing, ${FUZZ_SECONDS:-60} s per target"
 	if CC=clang-14 build build-fuzz -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false; then
-		for target in api_json namecodec write_content; do
+		for target in api_json namecodec write_content ratelimit; do
 			work=$(mktemp -d)
 			if build-fuzz/tests/fuzz/fuzz_$target \
 				-max_total_time="${FUZZ_SECONDS:-60}" \
