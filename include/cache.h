@@ -23,6 +23,10 @@
 
 #include "api.h"
 #include "api_error.h"
+#include "field.h"
+#include "inode.h"
+#include "scratch.h"
+#include "syncstate.h"
 #include "strmap.h"
 #include "sync.h"
 
@@ -37,49 +41,6 @@ struct cache_entry {
 	 */
 	size_t status_len;
 	size_t config_len;
-};
-
-/*
- * What a writer was shown of the four writable fields (name, description,
- * policy, update_mode), for the lost-update check.  Only a digest of each
- * value is kept: at 10,000 syncs, copies of every policy read would
- * double the daemon's memory, and equality is all the check needs.
- */
-struct sync_base {
-	bool known[4];
-	uint64_t digest[4];
-};
-
-/* A 64-bit digest of a value (FNV-1a), for struct sync_base. */
-uint64_t sync_base_digest(const char *value);
-
-/* A file that lives only in this mount (editor swap files and such). */
-struct scratch {
-	struct scratch *next;
-	char *name;
-	char *data;
-	size_t len;
-	mode_t mode;
-	struct timespec mtime;
-	uint64_t serial;
-};
-
-/* What the mount knows of a sync beyond the API object; outlives listings. */
-struct sync_state {
-	char *last_error; /* text shown by last_error, or NULL */
-	struct timespec error_time;
-	char *refresh_result; /* text shown by refresh, or NULL */
-	struct timespec refresh_time;
-	struct scratch *scratch;
-	/* what this mount last showed a reader of each writable field */
-	struct sync_base shown;
-	/*
-	 * Fields unlinked on this mount (bit = enum field of tree.h), hidden
-	 * until created again or until the listing is fetched afresh: valid
-	 * while unlinked_seq is the listing's seq.
-	 */
-	unsigned int unlinked;
-	unsigned long unlinked_seq;
 };
 
 struct prebuilt_entry {
@@ -108,6 +69,10 @@ struct account {
 	uint64_t serial;
 	pthread_mutex_t lock;
 	pthread_cond_t fetched;
+#ifndef NDEBUG
+	pthread_t owner; /* valid while owned: for account_assert_locked */
+	bool owned;
+#endif
 
 	struct cache_entry *entries;
 	size_t count;
@@ -132,7 +97,7 @@ struct account {
 	char *last_error;
 	struct timespec error_time;
 	bool error_from_listing; /* last_error says why a listing failed */
-	struct strmap states; /* sync id -> struct sync_state */
+	struct strmap states; /* sync id -> state: syncstate.c alone */
 };
 
 struct cache {
@@ -141,9 +106,7 @@ struct cache {
 	size_t naccounts;
 	long ttl_ms;
 	struct timespec started;
-	pthread_mutex_t serial_lock;
-	struct strmap serials;
-	uint64_t next_serial;
+	struct inode_table inodes; /* serials of accounts, syncs, policies */
 	pthread_t seeder; /* cache_parse_seeds */
 	bool seeder_running;
 };
@@ -164,6 +127,12 @@ int cache_lock_policies(struct cache *c, struct account *a)
 /* Locks without freshening (for what needs no API data). */
 void account_lock(struct account *a);
 void account_unlock(struct account *a);
+/*
+ * Aborts unless the calling thread holds a's lock (builds without
+ * NDEBUG; see lockorder.h for the order).  Every function documented
+ * "Locked" checks it.
+ */
+void account_assert_locked(struct account *a);
 
 /*
  * Locked; whether the data behind f (a->listing or a->policies) has not
@@ -188,24 +157,12 @@ struct prebuilt_entry *account_prebuilt(struct account *a, const char *folder);
 char *entry_render_json(struct cache_entry *e, bool json_status);
 size_t entry_json_size(struct cache_entry *e, bool json_status);
 
-/* Locked; the state of a sync, created on first use.  NULL on ENOMEM. */
-struct sync_state *account_state(struct account *a, const char *sync_id);
-
-/*
- * Locked; whether the field numbered field of a sync was unlinked on this
- * mount since the listing was fetched (see struct sync_state.unlinked),
- * and marking it so or not.  The marking returns 0 or -ENOMEM.
- */
-bool account_field_unlinked(struct account *a, const char *sync_id, int field);
-int account_set_field_unlinked(struct account *a, const char *sync_id,
-			       int field, bool unlinked)
-	__attribute__((warn_unused_result));
-
-/* Locked; records err as the last_error of the sync (or account). */
-void account_record_error(struct account *a, const char *sync_id,
-			  const struct api_error *err);
-/* Locked; a later success on the same sync empties its last_error. */
-void account_clear_error(struct account *a, const char *sync_id);
+/* Locked; records e as the account's own last_error (from_listing: it
+ * says why a listing failed, and the next good listing clears it). */
+void account_set_error(struct account *a, const struct api_error *e,
+		       bool from_listing);
+/* Locked; the account's last_error text or NULL, and when it changed. */
+const char *account_last_error(struct account *a, struct timespec *when);
 
 /*
  * Locked; takes s (the API's answer after a write) into the listing,
@@ -222,12 +179,6 @@ void account_expire_listing(struct account *a);
 
 /* Locked; forgets a deleted sync. */
 void account_remove_sync(struct cache *c, struct account *a, const char *id);
-
-/* A number unique to key for the life of the mount (inode numbers). */
-uint64_t cache_serial(struct cache *c, const char *key);
-/* Drops the serial of a deleted sync, so that creating and deleting syncs
- * does not grow the table for the life of the mount. */
-void cache_forget_serial(struct cache *c, const char *prefix, const char *id);
 
 /*
  * Hands the cache the answer of the mount's first call (taken: the

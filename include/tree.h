@@ -13,7 +13,7 @@
  *   /ACCOUNT/SYNC/OTHER                NODE_SCRATCH (exists or not)
  *
  * Inode numbers: serial * 32 + file index, with serials from
- * cache_serial(), so they are stable per sync and field for the life of
+ * inode_serial(), so they are stable per sync and field for the life of
  * the mount.  Modes are 0644 for what a write can change and 0444 for
  * the rest (directories 0755/0555).  mtimes come from the API's
  * timestamps (see tree.c).
@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "field.h"
 
 enum node_kind {
 	NODE_ROOT,
@@ -41,21 +42,6 @@ enum node_kind {
 
 /* The file at the root that shows the request budget (stats.h). */
 #define TREE_STATS_NAME "stats.json"
-
-enum field {
-	FIELD_NAME,
-	FIELD_DESCRIPTION,
-	FIELD_POLICY,
-	FIELD_UPDATE_MODE,
-	FIELD_CONFIG,
-	FIELD_ID,
-	FIELD_DESTINATION_TYPE,
-	FIELD_DESTINATION_ID,
-	FIELD_STATUS,
-	FIELD_LAST_ERROR,
-	FIELD_REFRESH,
-	FIELD_COUNT,
-};
 
 enum policy_file {
 	POLICY_FILE_POLICY,
@@ -101,12 +87,8 @@ int tree_resolve_unlinked(struct cache *c, const char *path, struct node *out)
 int tree_resolve_parent(struct cache *c, const char *path, struct node *out,
 			const char **leaf) __attribute__((warn_unused_result));
 
-/* Field names, by enum field; and back (-1 when not a field). */
-const char *tree_field_name(enum field f);
-int tree_field_by_name(const char *name);
+/* Policy file names, by enum policy_file (fields: field.h). */
 const char *tree_policy_file_name(enum policy_file f);
-/* Whether a write to this field can ever be sent. */
-bool tree_field_writable(enum field f);
 
 /*
  * The bytes a read of n returns, as a fresh heap copy (caller frees).
@@ -117,8 +99,5 @@ int tree_content(const struct node *n, char **data, size_t *len)
 
 /* Fills st for n (locked as tree_resolve left it). */
 void tree_stat(struct cache *c, const struct node *n, struct stat *st);
-
-/* The value a field file holds (no trailing \n); NULL for others. */
-const char *tree_field_value(const struct sync *s, enum field f);
 
 #endif

@@ -34,7 +34,7 @@ struct writes_config {
 
 /*
  * Saves a field file's content (name, description, policy, update_mode)
- * or config.json.  base is what the saver was shown (writes_base); on
+ * or config.json.  base is what the saver was shown (edit_base); on
  * success it becomes what was saved, for the next save of the same open
  * file.  Reads the sync once first: when the server already holds the
  * content nothing is sent, and when the server changed a field since it
@@ -73,20 +73,5 @@ int writes_delete(struct cache *c, const struct writes_config *cfg,
 /* mv: renames the sync to the name that new_folder stands for. */
 int writes_rename(struct cache *c, struct account *a, const char *sync_id,
 		  const char *new_folder) __attribute__((warn_unused_result));
-
-/*
- * Records that a reader was shown content of a field (or config.json)
- * of the sync; the account must be locked.
- */
-void writes_note_shown(struct account *a, const struct sync *s,
-		       enum field field);
-
-/*
- * What a writer of field (or config.json) starts from: what this mount
- * last showed of each field it holds, else the listing's value.  Account
- * locked.
- */
-void writes_base(struct account *a, const struct sync *s, enum field field,
-		 struct sync_base *out);
 
 #endif

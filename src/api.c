@@ -22,6 +22,7 @@
 #include "budget.h"
 #include "http.h"
 #include "ids.h"
+#include "lockorder.h"
 #include "log.h"
 #include "retry.h"
 
@@ -274,6 +275,8 @@ static int api_call_as(struct api *api, enum budget_class cls, bool pair,
 	bool reread = false;
 	int h = 0, attempt, ret;
 
+	/* no account or table lock across a network call (lockorder.h) */
+	lockorder_assert_no_network_lock();
 	error_start(err, method, path);
 	if (snprintf(url, sizeof(url), "%s%s", api->base_url, path) >=
 	    (int)sizeof(url)) {

@@ -25,6 +25,8 @@
 
 #include "api_json.h"
 #include "cache.h"
+#include "hash.h"
+#include "lockorder.h"
 #include "log.h"
 #include "namecodec.h"
 
@@ -54,45 +56,6 @@ bool cache_unchanged_for(const struct freshness *f, long ms)
 	return f->have && elapsed_ms(&f->changed) >= ms;
 }
 
-uint64_t cache_serial(struct cache *c, const char *key)
-{
-	uint64_t serial;
-	void *v;
-
-	pthread_mutex_lock(&c->serial_lock);
-	v = strmap_get(&c->serials, key);
-	if (v) {
-		serial = (uint64_t)(uintptr_t)v;
-	} else {
-		serial = ++c->next_serial;
-		if (strmap_put(&c->serials, key, (void *)(uintptr_t)serial))
-			serial = 0; /* out of memory: inode 0 is harmless */
-	}
-	pthread_mutex_unlock(&c->serial_lock);
-	return serial;
-}
-
-uint64_t sync_base_digest(const char *value)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*value) {
-		h ^= (unsigned char)*value++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-void cache_forget_serial(struct cache *c, const char *prefix, const char *id)
-{
-	char key[64];
-
-	snprintf(key, sizeof(key), "%s%s", prefix, id);
-	pthread_mutex_lock(&c->serial_lock);
-	strmap_remove(&c->serials, key);
-	pthread_mutex_unlock(&c->serial_lock);
-}
-
 static struct account *account_create(struct cache *c, const char *id)
 {
 	struct account *a = calloc(1, sizeof(*a));
@@ -102,7 +65,7 @@ static struct account *account_create(struct cache *c, const char *id)
 		return NULL;
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	snprintf(key, sizeof(key), "a:%s", id);
-	a->serial = cache_serial(c, key);
+	a->serial = inode_serial(&c->inodes, key);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->fetched, NULL);
 	strmap_init(&a->by_folder);
@@ -135,23 +98,6 @@ static void prebuilt_free(struct prebuilt_entry *p, size_t count)
 	free(p);
 }
 
-static void state_destroy(struct sync_state *st)
-{
-	struct scratch *s, *next;
-
-	if (!st)
-		return;
-	for (s = st->scratch; s; s = next) {
-		next = s->next;
-		free(s->name);
-		free(s->data);
-		free(s);
-	}
-	free(st->last_error);
-	free(st->refresh_result);
-	free(st);
-}
-
 static void free_values(struct strmap *m, void (*destroy)(void *))
 {
 	const char *k;
@@ -161,11 +107,6 @@ static void free_values(struct strmap *m, void (*destroy)(void *))
 	while (strmap_next(m, &pos, &k, &v))
 		destroy(v);
 	strmap_finish(m);
-}
-
-static void state_destroy_void(void *p)
-{
-	state_destroy(p);
 }
 
 static void account_destroy(struct account *a)
@@ -178,7 +119,7 @@ static void account_destroy(struct account *a)
 	prebuilt_free(a->prebuilt, a->nprebuilt);
 	strmap_finish(&a->prebuilt_by_folder);
 	free_values(&a->prebuilt_seen, free);
-	free_values(&a->states, state_destroy_void);
+	syncstate_destroy_all(a);
 	free(a->last_error);
 	free(a->seed.body);
 	pthread_mutex_destroy(&a->lock);
@@ -197,10 +138,7 @@ struct cache *cache_create(struct api *api, const struct id_list *accounts,
 	c->api = api;
 	c->ttl_ms = ttl_ms;
 	clock_gettime(CLOCK_REALTIME, &c->started);
-	pthread_mutex_init(&c->serial_lock, NULL);
-	strmap_init(&c->serials);
-	/* serial 1 stays the root's */
-	c->next_serial = 1;
+	inode_table_init(&c->inodes);
 	c->accounts = calloc(accounts->count ? accounts->count : 1,
 			     sizeof(*c->accounts));
 	if (!c->accounts)
@@ -232,8 +170,7 @@ void cache_destroy(struct cache *c)
 	for (i = 0; i < c->naccounts; i++)
 		account_destroy(c->accounts[i]);
 	free(c->accounts);
-	strmap_finish(&c->serials);
-	pthread_mutex_destroy(&c->serial_lock);
+	inode_table_finish(&c->inodes);
 	free(c);
 }
 
@@ -247,14 +184,48 @@ struct account *cache_account(struct cache *c, const char *id)
 	return NULL;
 }
 
+/* The lock's owner, for account_assert_locked (debug builds). */
+static void owned(struct account *a, bool yes)
+{
+#ifndef NDEBUG
+	a->owner = pthread_self();
+	a->owned = yes;
+#endif
+}
+
 void account_lock(struct account *a)
 {
+	lockorder_acquire(LOCK_ACCOUNT);
 	pthread_mutex_lock(&a->lock);
+	owned(a, true);
 }
 
 void account_unlock(struct account *a)
 {
+	account_assert_locked(a);
+	owned(a, false);
 	pthread_mutex_unlock(&a->lock);
+	lockorder_release(LOCK_ACCOUNT);
+}
+
+void account_assert_locked(struct account *a)
+{
+#ifndef NDEBUG
+	if (!a->owned || !pthread_equal(a->owner, pthread_self())) {
+		fprintf(stderr,
+			"catsyncfs: account '%s' used without its lock\n",
+			a->id);
+		abort();
+	}
+#endif
+}
+
+/* Waits for a->fetched, the lock given up meanwhile. */
+static void wait_fetched(struct account *a)
+{
+	owned(a, false);
+	pthread_cond_wait(&a->fetched, &a->lock);
+	owned(a, true);
 }
 
 /* Folder names for every entry: see namecodec.h for the rule. */
@@ -296,7 +267,7 @@ static int name_entries(struct cache *c, struct account *a)
 		if (!e->folder)
 			goto out_free;
 		snprintf(key, sizeof(key), "s:%s", e->sync->id);
-		e->serial = cache_serial(c, key);
+		e->serial = inode_serial(&c->inodes, key);
 		if (strmap_put(&a->by_folder, e->folder, (void *)(i + 1)) ||
 		    strmap_put(&a->by_id, e->sync->id, (void *)(i + 1)))
 			goto out_free;
@@ -363,18 +334,12 @@ static void policy_digest(const struct policy *p, char *out, size_t len)
 {
 	const char *parts[] = { p->name, p->description, p->policy,
 				p->applicable_destinations };
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = HASH_INIT;
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
-		const unsigned char *s = (const unsigned char *)parts[i];
-
-		for (; *s; s++) {
-			h ^= *s;
-			h *= 1099511628211ULL;
-		}
-		h ^= 0xff; /* field separator */
-		h *= 1099511628211ULL;
+		h = hash_bytes(h, parts[i], strlen(parts[i]));
+		h = hash_bytes(h, "\xff", 1); /* field separator */
 	}
 	snprintf(out, len, "%016" PRIx64, h);
 }
@@ -422,7 +387,7 @@ static int install_policies(struct cache *c, struct account *a,
 			       (void *)(i + 1)))
 			return -ENOMEM;
 		snprintf(key, sizeof(key), "p:%s/%s", a->id, p[i].folder);
-		p[i].serial = cache_serial(c, key);
+		p[i].serial = inode_serial(&c->inodes, key);
 		policy_digest(&p[i].policy, digest, sizeof(digest));
 		seen = strmap_get(&a->prebuilt_seen, digest);
 		if (!seen) {
@@ -449,11 +414,12 @@ static bool is_fresh(const struct cache *c, const struct freshness *f)
 	return elapsed_ms(&f->at) < c->ttl_ms;
 }
 
-static void set_account_error(struct account *a, const struct api_error *e,
-			      bool from_listing)
+void account_set_error(struct account *a, const struct api_error *e,
+		       bool from_listing)
 {
 	char line[1024];
 
+	account_assert_locked(a);
 	free(a->last_error);
 	api_error_format(e, line, sizeof(line));
 	if (asprintf(&a->last_error, "%s\n", line) < 0)
@@ -480,47 +446,152 @@ static int fetch(struct cache *c, struct account *a, enum fetch_kind kind,
 	return api_list_syncs(c->api, a->id, list, err);
 }
 
-static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
+/*
+ * Locked in and out.  Whether f can be used as it is: 0 when fresh, 1
+ * when this caller must fetch it (nobody is), else the -errno every
+ * caller gets: a remembered denial, or the failure of the fetch that was
+ * under way, which this caller waited for and shares.
+ */
+static int await_fresh(const struct cache *c, struct account *a,
+		       const struct freshness *f)
 {
-	struct freshness *f = kind == FETCH_POLICIES ? &a->policies
-						     : &a->listing;
-	struct sync_list list = { 0 };
-	struct policy_list policies = { 0 };
-	struct api_error err = { 0 };
-	unsigned int gen;
-	bool raced = false;
+	unsigned long seq = f->seq;
+	int ret = 1;
+
+	if (is_fresh(c, f)) {
+		ret = f->have ? 0 : f->result; /* a remembered denial */
+	} else if (f->fetching) {
+		while (f->fetching && f->seq == seq)
+			wait_fetched(a);
+		ret = f->result == 0 && f->have ? 0
+		      : f->result		? f->result
+						: -EIO;
+	}
+	return ret;
+}
+
+/*
+ * Locked in and out: the seed to parse in place of a request (taken from
+ * the account; empty when there is none), and in *gen the drop
+ * generation the data will belong to.  A seed from before a drop
+ * (SIGUSR1) is thrown away, except by the seeder, whose parse the drop
+ * then expires (FETCH_SEED).
+ */
+static struct api_listing take_seed(struct account *a, enum fetch_kind kind,
+				    unsigned int *gen)
+{
+	struct api_listing seed = { 0 };
+
+	*gen = atomic_load(&drop_generation);
+	if (kind == FETCH_POLICIES || !a->seed.body)
+		return seed;
+	if (a->seed_generation == *gen || kind == FETCH_SEED) {
+		seed = a->seed;
+		*gen = a->seed_generation; /* the data's */
+	} else {
+		free(a->seed.body);
+	}
+	a->seed.body = NULL;
+	return seed;
+}
+
+/* What one fetch brought, between the request and its installing. */
+struct fetched {
+	struct sync_list list;
+	struct policy_list policies;
+	struct api_error err;
+	unsigned int gen; /* drop generation of the data */
+	bool raced; /* a write landed meanwhile: install it as expired */
+};
+
+/*
+ * Locked in and out; the lock is dropped for each request.  A write that
+ * lands while the listing is on its way may be older in the listing
+ * than in the write's answer: then it asks again rather than show older
+ * data over the write (a few times at most, then the listing is taken
+ * as expired so that the next use asks again).
+ */
+static int fetch_settled(struct cache *c, struct account *a,
+			 enum fetch_kind kind, struct fetched *out)
+{
 	int tries, ret;
 
-	pthread_mutex_lock(&a->lock);
-	for (;;) {
-		if (is_fresh(c, f)) {
-			if (f->have)
-				return 0;
-			ret = f->result; /* a remembered denial */
-			goto out_unlock;
-		}
-		if (!f->fetching)
+	for (tries = 0;; tries++) {
+		unsigned long mutations = a->mutations;
+		struct api_listing seed = take_seed(a, kind, &out->gen);
+
+		account_unlock(a);
+		ret = fetch(c, a, kind, &seed, &out->list, &out->policies,
+			    &out->err);
+		account_lock(a);
+		out->raced = kind != FETCH_POLICIES &&
+			     a->mutations != mutations;
+		if (ret || !out->raced || tries == 2 || kind == FETCH_SEED)
 			break;
-		/* someone is fetching: share their answer */
-		{
-			unsigned long seq = f->seq;
-
-			while (f->fetching && f->seq == seq)
-				pthread_cond_wait(&a->fetched, &a->lock);
-			if (f->result == 0 && f->have)
-				return 0;
-			ret = f->result ? f->result : -EIO;
-			goto out_unlock;
-		}
+		sync_list_finish(&out->list);
 	}
+	return ret;
+}
 
-	/* the seeder parses a seed still good, and asks the API nothing */
+/*
+ * Locked: takes what the fetch brought (ret its result) into the
+ * account, or records why it failed, and wakes those who waited for it.
+ * Returns ret as the callers see it.
+ */
+static int finish_fetch(struct cache *c, struct account *a,
+			enum fetch_kind kind, struct freshness *f,
+			struct fetched *got, int ret)
+{
+	char line[1024];
+
+	if (!ret)
+		ret = kind != FETCH_POLICIES
+			      ? install_listing(c, a, &got->list)
+			      : install_policies(c, a, &got->policies);
+	clock_gettime(CLOCK_MONOTONIC, &f->at);
+	f->drop_generation = got->gen;
+	f->expired = got->raced;
+	/* only a denial is remembered (see is_fresh) */
+	f->have = !ret;
+	if (!ret && kind != FETCH_POLICIES && a->error_from_listing) {
+		/* the listing works again: its old failure is history */
+		free(a->last_error);
+		a->last_error = NULL;
+		a->error_from_listing = false;
+	}
+	/*
+	 * A folder that cannot be listed must fail its read: a 404 here (an
+	 * account id the API does not know) taken as ENOENT would read as an
+	 * empty folder to readdir(3), and a backup with rsync --delete would
+	 * wipe itself.
+	 */
+	if (ret == -ENOENT)
+		ret = -EIO;
+	if (ret && got->err.failure != API_FAIL_NONE) {
+		account_set_error(a, &got->err, true);
+		log_error("cannot list '%s': %s", a->id,
+			  api_error_format(&got->err, line, sizeof(line)));
+	}
+	f->fetching = false;
+	f->seq++;
+	pthread_cond_broadcast(&a->fetched);
+	return ret;
+}
+
+/*
+ * Locked in and out: this caller fetches f for everyone.  The seeder
+ * (FETCH_SEED) parses a seed still good and asks the API nothing.
+ */
+static int fetch_for_all(struct cache *c, struct account *a,
+			 enum fetch_kind kind, struct freshness *f)
+{
+	struct fetched got = { 0 };
+	int ret;
+
 	if (kind == FETCH_SEED &&
 	    (!a->seed.body ||
-	     a->seed_generation != atomic_load(&drop_generation))) {
-		ret = -EAGAIN;
-		goto out_unlock;
-	}
+	     a->seed_generation != atomic_load(&drop_generation)))
+		return -EAGAIN;
 	f->fetching = true;
 	if (kind != FETCH_POLICIES) {
 		/*
@@ -534,81 +605,26 @@ static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
 		strmap_finish(&a->by_folder);
 		strmap_finish(&a->by_id);
 	}
-	for (tries = 0;; tries++) {
-		unsigned long mutations = a->mutations;
-		struct api_listing seed = { 0 };
+	ret = fetch_settled(c, a, kind, &got);
+	ret = finish_fetch(c, a, kind, f, &got, ret);
+	sync_list_finish(&got.list);
+	policy_list_finish(&got.policies);
+	return ret;
+}
 
-		gen = atomic_load(&drop_generation);
-		if (kind != FETCH_POLICIES && a->seed.body) {
-			/* a seed from before a drop (SIGUSR1) goes too */
-			if (a->seed_generation == gen || kind == FETCH_SEED) {
-				seed = a->seed;
-				gen = a->seed_generation; /* the data's */
-			} else {
-				free(a->seed.body);
-			}
-			a->seed.body = NULL;
-		}
-		pthread_mutex_unlock(&a->lock);
-		ret = fetch(c, a, kind, &seed, &list, &policies, &err);
-		pthread_mutex_lock(&a->lock);
-		raced = kind != FETCH_POLICIES && a->mutations != mutations;
-		/*
-		 * A write landed while the listing was on its way: the listing
-		 * may predate it.  Ask again rather than show older data over
-		 * the write's answer (a few times at most, then take it as
-		 * stale so that the next use asks again).
-		 */
-		if (ret || !raced || tries == 2 || kind == FETCH_SEED)
-			break;
-		sync_list_finish(&list);
-	}
+/* Fresh data of that kind with the account locked, or -errno unlocked. */
+static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
+{
+	struct freshness *f = kind == FETCH_POLICIES ? &a->policies
+						     : &a->listing;
+	int ret;
 
-	if (!ret)
-		ret = kind != FETCH_POLICIES
-			      ? install_listing(c, a, &list)
-			      : install_policies(c, a, &policies);
-	sync_list_finish(&list);
-	policy_list_finish(&policies);
-	clock_gettime(CLOCK_MONOTONIC, &f->at);
-	f->drop_generation = gen;
-	f->expired = raced;
-	if (!ret) {
-		f->have = true;
-		if (kind != FETCH_POLICIES && a->error_from_listing) {
-			/* the listing works again: its old failure is history
-			 */
-			free(a->last_error);
-			a->last_error = NULL;
-			a->error_from_listing = false;
-		}
-	} else {
-		char line[1024];
-
-		/*
-		 * A folder that cannot be listed must fail its read: a 404
-		 * here (an account id the API does not know) taken as
-		 * ENOENT would read as an empty folder to readdir(3), and a
-		 * backup with rsync --delete would wipe itself.
-		 */
-		if (ret == -ENOENT)
-			ret = -EIO;
-		if (err.failure != API_FAIL_NONE) {
-			set_account_error(a, &err, true);
-			log_error("cannot list '%s': %s", a->id,
-				  api_error_format(&err, line, sizeof(line)));
-		}
-		/* only a denial is remembered (see is_fresh) */
-		f->have = false;
-	}
-	f->fetching = false;
-	f->seq++;
-	pthread_cond_broadcast(&a->fetched);
-	if (!ret)
-		return 0;
-
-out_unlock:
-	pthread_mutex_unlock(&a->lock);
+	account_lock(a);
+	ret = await_fresh(c, a, f);
+	if (ret == 1)
+		ret = fetch_for_all(c, a, kind, f);
+	if (ret)
+		account_unlock(a);
 	return ret;
 }
 
@@ -631,18 +647,22 @@ static struct cache_entry *entry_at(struct account *a, void *v)
 
 struct cache_entry *account_by_folder(struct account *a, const char *folder)
 {
+	account_assert_locked(a);
 	return entry_at(a, strmap_get(&a->by_folder, folder));
 }
 
 struct cache_entry *account_by_id(struct account *a, const char *id)
 {
+	account_assert_locked(a);
 	return entry_at(a, strmap_get(&a->by_id, id));
 }
 
 struct prebuilt_entry *account_prebuilt(struct account *a, const char *folder)
 {
-	uintptr_t i = (uintptr_t)strmap_get(&a->prebuilt_by_folder, folder);
+	uintptr_t i;
 
+	account_assert_locked(a);
+	i = (uintptr_t)strmap_get(&a->prebuilt_by_folder, folder);
 	return i && i <= a->nprebuilt ? &a->prebuilt[i - 1] : NULL;
 }
 
@@ -665,83 +685,17 @@ size_t entry_json_size(struct cache_entry *e, bool json_status)
 	return json_status ? e->status_len : e->config_len;
 }
 
-struct sync_state *account_state(struct account *a, const char *sync_id)
+const char *account_last_error(struct account *a, struct timespec *when)
 {
-	struct sync_state *st = strmap_get(&a->states, sync_id);
-
-	if (st)
-		return st;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return NULL;
-	if (strmap_put(&a->states, sync_id, st)) {
-		free(st);
-		return NULL;
-	}
-	return st;
-}
-
-bool account_field_unlinked(struct account *a, const char *sync_id, int field)
-{
-	struct sync_state *st = strmap_get(&a->states, sync_id);
-
-	return st && (st->unlinked & (1u << field)) &&
-	       st->unlinked_seq == a->listing.seq;
-}
-
-int account_set_field_unlinked(struct account *a, const char *sync_id,
-			       int field, bool unlinked)
-{
-	struct sync_state *st = unlinked ? account_state(a, sync_id)
-					 : strmap_get(&a->states, sync_id);
-
-	if (!st)
-		return unlinked ? -ENOMEM : 0;
-	if (st->unlinked_seq != a->listing.seq)
-		st->unlinked = 0; /* marks from before the last listing */
-	st->unlinked_seq = a->listing.seq;
-	if (unlinked)
-		st->unlinked |= 1u << field;
-	else
-		st->unlinked &= ~(1u << field);
-	return 0;
-}
-
-void account_record_error(struct account *a, const char *sync_id,
-			  const struct api_error *err)
-{
-	struct sync_state *st;
-	char line[1024];
-	char *text;
-
-	if (!sync_id) {
-		set_account_error(a, err, false);
-		return;
-	}
-	st = account_state(a, sync_id);
-	api_error_format(err, line, sizeof(line));
-	if (!st || asprintf(&text, "%s\n", line) < 0)
-		return;
-	free(st->last_error);
-	st->last_error = text;
-	clock_gettime(CLOCK_REALTIME, &st->error_time);
-	mark_changed(&a->listing);
-}
-
-void account_clear_error(struct account *a, const char *sync_id)
-{
-	struct sync_state *st = strmap_get(&a->states, sync_id);
-
-	if (st && st->last_error) {
-		free(st->last_error);
-		st->last_error = NULL;
-		clock_gettime(CLOCK_REALTIME, &st->error_time);
-		mark_changed(&a->listing);
-	}
+	account_assert_locked(a);
+	if (a->last_error)
+		*when = a->error_time;
+	return a->last_error;
 }
 
 void account_mark_changed(struct account *a)
 {
+	account_assert_locked(a);
 	mark_changed(&a->listing);
 }
 
@@ -790,6 +744,7 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 
 void account_expire_listing(struct account *a)
 {
+	account_assert_locked(a);
 	a->mutations++;
 	a->listing.expired = true;
 }
@@ -804,13 +759,13 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 		return;
 	mark_changed(&a->listing);
 	i = (size_t)(e - a->entries);
-	cache_forget_serial(c, "s:", id);
+	inode_forget(&c->inodes, "s:", id);
 	sync_destroy(e->sync);
 	free(e->folder);
 	memmove(&a->entries[i], &a->entries[i + 1],
 		(a->count - i - 1) * sizeof(*e));
 	a->count--;
-	state_destroy(strmap_remove(&a->states, id));
+	syncstate_forget(a, id);
 	/* a name shared with the removed sync may now stand plain */
 	if (name_entries(c, a))
 		log_error("out of memory naming the syncs of '%s'", a->id);
@@ -819,12 +774,12 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 
 void cache_seed_listing(struct account *a, struct api_listing *raw)
 {
-	pthread_mutex_lock(&a->lock);
+	account_lock(a);
 	free(a->seed.body);
 	a->seed = *raw;
 	a->seed_generation = atomic_load(&drop_generation);
 	raw->body = NULL;
-	pthread_mutex_unlock(&a->lock);
+	account_unlock(a);
 }
 
 static void *parse_seeds(void *arg)

@@ -26,43 +26,13 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "filebuf.h"
+#include "edit.h"
 #include "fsops.h"
 #include "log.h"
+#include "rename.h"
+#include "scratch.h"
 #include "tree.h"
 #include "writes.h"
-
-/*
- * An open file.  A field's bytes live here (a snapshot at open, then the
- * writer's buffer) and are sent on flush; a scratch file's bytes live in
- * the cache (struct scratch), found again by serial, so that every open
- * of it shares them as on a local disk.
- */
-struct open_file {
-	pthread_mutex_t lock;
-	enum node_kind kind;
-	struct account *account;
-	char sync_id[40];
-	enum field field;
-	uint64_t scratch_serial;
-	bool append;
-	bool page_cache; /* read through the kernel's page cache */
-	bool written; /* a write() since the last commit */
-	/* a write() or truncate that failed: nothing of this open is sent,
-	 * and its commit returns this error (EFBIG past the size limit) */
-	int error;
-	char *data;
-	size_t len;
-	struct sync_base base; /* what the writer was shown (writes_base) */
-	struct open_file *prev, *next; /* in open_files */
-};
-
-/*
- * Every open file, so that those the kernel never released (a shutdown
- * with files still open) are committed and freed at destroy.
- */
-static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct open_file *open_files;
 
 static struct fsops_context *ctx(void)
 {
@@ -124,8 +94,8 @@ static int fsops_getattr(const char *path, struct stat *st,
 	 * size it knows: the answer is the size of what this open reads,
 	 * even if the listing changed since it opened.
 	 */
-	if (!ret && of && of->page_cache)
-		st->st_size = (off_t)of->len;
+	if (!ret && of && edit_page_cache(of))
+		st->st_size = (off_t)edit_size(of);
 	return ret;
 }
 
@@ -247,8 +217,7 @@ static int list_policy(struct node *dir, struct dir_fill *d)
 static int list_sync(struct node *dir, struct dir_fill *d)
 {
 	struct node n = *dir;
-	struct sync_state *st;
-	struct scratch *s;
+	struct scratch_list *l;
 	int f;
 
 	n.kind = NODE_FIELD;
@@ -260,16 +229,15 @@ static int list_sync(struct node *dir, struct dir_fill *d)
 			d->next++; /* keeps every entry's offset where it was */
 			continue;
 		}
-		if (!dir_add(d, tree_field_name(f), &n))
+		if (!dir_add(d, field_name(f), &n))
 			return 0;
 	}
-	st = strmap_get(&dir->account->states, dir->entry->sync->id);
+	l = account_scratch(dir->account, dir->entry->sync->id, false);
 	n.kind = NODE_SCRATCH;
-	for (s = st ? st->scratch : NULL; s; s = s->next) {
-		n.scratch = s;
-		if (!dir_add(d, s->name, &n))
+	for (n.scratch = l ? l->head : NULL; n.scratch;
+	     n.scratch = n.scratch->next)
+		if (!dir_add(d, n.scratch->name, &n))
 			break;
-	}
 	return 0;
 }
 
@@ -314,48 +282,6 @@ out_release:
 	return ret;
 }
 
-static struct open_file *open_file_create(const struct node *n, int flags)
-{
-	struct open_file *of = calloc(1, sizeof(*of));
-
-	if (!of)
-		return NULL;
-	pthread_mutex_init(&of->lock, NULL);
-	of->kind = n->kind;
-	of->account = n->account;
-	of->field = n->field;
-	of->append = flags & O_APPEND;
-	if (n->entry)
-		snprintf(of->sync_id, sizeof(of->sync_id), "%s",
-			 n->entry->sync->id);
-	if (n->scratch)
-		of->scratch_serial = n->scratch->serial;
-	pthread_mutex_lock(&open_files_lock);
-	of->next = open_files;
-	if (open_files)
-		open_files->prev = of;
-	open_files = of;
-	pthread_mutex_unlock(&open_files_lock);
-	return of;
-}
-
-static void open_file_destroy(struct open_file *of)
-{
-	if (!of)
-		return;
-	pthread_mutex_lock(&open_files_lock);
-	if (of->prev)
-		of->prev->next = of->next;
-	else
-		open_files = of->next;
-	if (of->next)
-		of->next->prev = of->prev;
-	pthread_mutex_unlock(&open_files_lock);
-	pthread_mutex_destroy(&of->lock);
-	free(of->data);
-	free(of);
-}
-
 /*
  * Whether the caller may change anything: the mounting user or root.
  * Under allow_other with a wide umask the kernel's mode check lets
@@ -379,7 +305,7 @@ static int write_refusal(const struct node *n)
 	if (ret)
 		return ret;
 	if (n->kind == NODE_SCRATCH ||
-	    (n->kind == NODE_FIELD && tree_field_writable(n->field)))
+	    (n->kind == NODE_FIELD && field_writable(n->field)))
 		return 0;
 	if (n->kind == NODE_ACCOUNT || n->kind == NODE_ROOT ||
 	    n->kind == NODE_SYNC || n->kind == NODE_POLICIES ||
@@ -420,7 +346,7 @@ static void hand_out(struct fuse_file_info *fi, struct open_file *of)
 	 * reads truncated or stale.  keep_cache stays off: each open reads
 	 * its own snapshot.
 	 */
-	fi->direct_io = !of->page_cache;
+	fi->direct_io = !edit_page_cache(of);
 }
 
 static int fsops_open(const char *path, struct fuse_file_info *fi)
@@ -438,165 +364,36 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 	}
 	if (writing && (ret = write_refusal(&n)))
 		goto out_release;
-	of = open_file_create(&n, fi->flags);
-	if (!of) {
-		ret = -ENOMEM;
-		goto out_release;
-	}
-	if (n.kind == NODE_SCRATCH) {
-		if (fi->flags & O_TRUNC) {
-			n.scratch->len = 0;
-			clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
-		}
-	} else if (n.kind == NODE_FIELD && n.field == FIELD_REFRESH &&
-		   writing) {
-		/* a write to refresh starts empty: its content is not kept */
-		of->data = NULL;
-	} else if (writing && (fi->flags & O_TRUNC)) {
-		of->data = NULL;
-		writes_base(n.account, n.entry->sync, n.field, &of->base);
-	} else {
-		ret = tree_content(&n, &of->data, &of->len);
-		if (!ret && writing)
-			writes_base(n.account, n.entry->sync, n.field,
-				    &of->base);
-		else if (!ret && n.kind == NODE_FIELD)
-			writes_note_shown(n.account, n.entry->sync, n.field);
-		of->page_cache = !writing && kernel_size_holds(&n);
-	}
-	if (ret) {
-		open_file_destroy(of);
-		goto out_release;
-	}
-	hand_out(fi, of);
+	ret = edit_open(&n, fi->flags, kernel_size_holds(&n), &of);
+	if (!ret)
+		hand_out(fi, of);
 
 out_release:
 	tree_release(&n);
 	return ret;
 }
 
-/* Locked account: the scratch file of this open, or NULL if it is gone. */
-static struct scratch *scratch_of(struct open_file *of)
-{
-	struct sync_state *st = strmap_get(&of->account->states, of->sync_id);
-	struct scratch *s;
-
-	for (s = st ? st->scratch : NULL; s; s = s->next)
-		if (s->serial == of->scratch_serial)
-			return s;
-	return NULL;
-}
-
-static int copy_out(const char *data, size_t len, char *buf, size_t size,
-		    off_t off)
-{
-	if (off < 0)
-		return -EINVAL;
-	if ((size_t)off >= len)
-		return 0;
-	if (size > len - (size_t)off)
-		size = len - (size_t)off;
-	memcpy(buf, data + off, size);
-	return (int)size;
-}
-
 static int fsops_read(const char *path, char *buf, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
-	struct open_file *of = handle(fi);
-	int ret;
-
-	if (of->kind == NODE_SCRATCH) {
-		struct scratch *s;
-
-		account_lock(of->account);
-		s = scratch_of(of);
-		ret = s ? copy_out(s->data, s->len, buf, size, off) : 0;
-		account_unlock(of->account);
-		return ret;
-	}
-	pthread_mutex_lock(&of->lock);
-	ret = copy_out(of->data, of->len, buf, size, off);
-	pthread_mutex_unlock(&of->lock);
-	return ret;
+	return edit_read(handle(fi), buf, size, off);
 }
 
 static int fsops_write(const char *path, const char *buf, size_t size,
 		       off_t off, struct fuse_file_info *fi)
 {
-	struct open_file *of = handle(fi);
-	int ret;
-
-	if (of->kind == NODE_SCRATCH) {
-		struct scratch *s;
-
-		account_lock(of->account);
-		s = scratch_of(of);
-		ret = -ENOENT;
-		if (s) {
-			ret = filebuf_write(&s->data, &s->len, buf, size,
-					    of->append ? (off_t)s->len : off);
-			clock_gettime(CLOCK_REALTIME, &s->mtime);
-		}
-		account_unlock(of->account);
-		return ret ? ret : (int)size;
-	}
-	pthread_mutex_lock(&of->lock);
-	ret = of->error ? of->error
-			: filebuf_write(&of->data, &of->len, buf, size,
-					of->append ? (off_t)of->len : off);
-	if (!ret && size)
-		of->written = true;
-	else if (ret)
-		of->error = ret;
-	pthread_mutex_unlock(&of->lock);
-	return ret ? ret : (int)size;
-}
-
-/*
- * Sends what was written to a field since the last commit.  Called on
- * every flush (close), fsync and release; a failure is reported once
- * and not retried behind the user's back.
- */
-static int commit(struct fsops_context *c, struct open_file *of)
-{
-	int ret = 0;
-
-	pthread_mutex_lock(&of->lock);
-	if (of->kind != NODE_FIELD)
-		goto out_unlock;
-	if (of->error) {
-		/* part of what was written is missing: send none of it */
-		ret = of->error;
-		of->written = false;
-		goto out_unlock;
-	}
-	if (!of->written)
-		goto out_unlock;
-	of->written = false;
-	if (of->field == FIELD_REFRESH) {
-		ret = writes_refresh(c->cache, of->account, of->sync_id);
-		goto out_unlock;
-	}
-	/* on success the next commit of this open starts from what was
-	 * saved: writes_save updates of->base */
-	ret = writes_save(c->cache, of->account, of->sync_id, of->field,
-			  of->data ? of->data : "", of->len, &of->base);
-
-out_unlock:
-	pthread_mutex_unlock(&of->lock);
-	return ret;
+	return edit_write(handle(fi), buf, size, off);
 }
 
 static int fsops_flush(const char *path, struct fuse_file_info *fi)
 {
-	return commit(ctx(), handle(fi));
+	return edit_commit(ctx()->cache, handle(fi));
 }
 
 static int fsops_fsync(const char *path, int datasync,
 		       struct fuse_file_info *fi)
 {
-	return commit(ctx(), handle(fi));
+	return edit_commit(ctx()->cache, handle(fi));
 }
 
 static int fsops_release(const char *path, struct fuse_file_info *fi)
@@ -605,59 +402,11 @@ static int fsops_release(const char *path, struct fuse_file_info *fi)
 
 	if (of) {
 		/* a process killed between write and close still lands */
-		if (commit(ctx(), of))
+		if (edit_commit(ctx()->cache, of))
 			log_error("a write to '%s' failed at release", path);
-		open_file_destroy(of);
+		edit_close(of);
 	}
 	return 0;
-}
-
-/* Locked account: adds an empty scratch file to the sync's folder. */
-/*
- * Scratch files take serials from their own counter, above any serial
- * cache_serial() will ever hand out, so that the many short-lived files
- * editors make do not grow the mount-wide serial table.
- */
-#define SCRATCH_SERIAL_BASE ((uint64_t)1 << 40)
-
-static struct scratch *scratch_add(struct account *a, const char *sync_id,
-				   const char *name, mode_t mode)
-{
-	static _Atomic uint64_t made;
-	struct sync_state *st = account_state(a, sync_id);
-	struct scratch *s;
-
-	if (!st)
-		return NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->name = strdup(name))) {
-		free(s);
-		return NULL;
-	}
-	s->mode = mode & 07777;
-	clock_gettime(CLOCK_REALTIME, &s->mtime);
-	s->serial = SCRATCH_SERIAL_BASE + atomic_fetch_add(&made, 1);
-	s->next = st->scratch;
-	st->scratch = s;
-	return s;
-}
-
-/* Locked account: unlinks and frees the scratch file s. */
-static void scratch_remove(struct account *a, const char *sync_id,
-			   struct scratch *s)
-{
-	struct sync_state *st = strmap_get(&a->states, sync_id);
-	struct scratch **p;
-
-	for (p = st ? &st->scratch : NULL; p && *p; p = &(*p)->next) {
-		if (*p == s) {
-			*p = s->next;
-			free(s->name);
-			free(s->data);
-			free(s);
-			return;
-		}
-	}
 }
 
 /*
@@ -671,19 +420,11 @@ static int recreate_field(struct node *n, struct fuse_file_info *fi)
 	struct open_file *of;
 	int ret = write_refusal(n);
 
-	if (ret)
-		return ret;
-	ret = account_set_field_unlinked(n->account, n->entry->sync->id,
-					 n->field, false);
-	of = ret ? NULL : open_file_create(n, fi->flags);
-	if (!of)
-		return -ENOMEM;
-	if (n->field != FIELD_REFRESH) {
-		writes_base(n->account, n->entry->sync, n->field, &of->base);
-		of->written = true;
-	}
-	hand_out(fi, of);
-	return 0;
+	if (!ret)
+		ret = edit_recreate(n, fi->flags, &of);
+	if (!ret)
+		hand_out(fi, of);
+	return ret;
 }
 
 static int fsops_create(const char *path, mode_t mode,
@@ -710,19 +451,9 @@ static int fsops_create(const char *path, mode_t mode,
 		tree_release(&n);
 		return ret;
 	}
-	if (!n.scratch)
-		n.scratch = scratch_add(n.account, n.entry->sync->id, n.leaf,
-					mode);
-	else if (fi->flags & O_TRUNC)
-		n.scratch->len = 0;
-	of = n.scratch ? open_file_create(&n, fi->flags) : NULL;
-	if (!of) {
-		ret = -ENOMEM;
-		goto out_release;
-	}
-	hand_out(fi, of);
-
-out_release:
+	ret = edit_create_scratch(&n, fi->flags, mode, &of);
+	if (!ret)
+		hand_out(fi, of);
 	tree_release(&n);
 	return ret;
 }
@@ -734,15 +465,8 @@ static int fsops_truncate(const char *path, off_t size,
 	struct node n;
 	int ret;
 
-	if (of && of->kind == NODE_FIELD) {
-		pthread_mutex_lock(&of->lock);
-		ret = of->error ? of->error
-				: filebuf_truncate(&of->data, &of->len, size);
-		if (ret)
-			of->error = ret;
-		pthread_mutex_unlock(&of->lock);
+	if (of && (ret = edit_truncate(of, size)) <= 0)
 		return ret;
-	}
 	ret = tree_resolve(ctx()->cache, path, &n);
 	if (ret)
 		return ret;
@@ -751,9 +475,7 @@ static int fsops_truncate(const char *path, off_t size,
 		if (!n.scratch) {
 			ret = -ENOENT;
 		} else {
-			ret = filebuf_truncate(&n.scratch->data,
-					       &n.scratch->len, size);
-			clock_gettime(CLOCK_REALTIME, &n.scratch->mtime);
+			ret = scratch_truncate(n.scratch, size);
 		}
 	}
 	/* truncating a field alone sends nothing: see SPEC "Writes" */
@@ -773,7 +495,10 @@ static int fsops_unlink(const char *path)
 		return ret;
 	if (n.kind == NODE_SCRATCH) {
 		if (n.scratch)
-			scratch_remove(n.account, n.entry->sync->id, n.scratch);
+			scratch_remove(account_scratch(n.account,
+						       n.entry->sync->id,
+						       false),
+				       n.scratch);
 		else
 			ret = -ENOENT;
 	} else if (n.kind == NODE_FIELD) {
@@ -825,7 +550,6 @@ static int fsops_rmdir(const char *path)
 	struct writes_config cfg = {
 		.delete_destination = c->opts->delete_destination,
 	};
-	struct sync_state *st;
 	char id[40];
 	struct node n;
 	int ret = caller_refusal();
@@ -841,8 +565,8 @@ static int fsops_rmdir(const char *path)
 				      n.kind == NODE_ACCOUNT_ERROR
 			      ? -ENOTDIR
 			      : -EACCES;
-	st = ret ? NULL : strmap_get(&n.account->states, n.entry->sync->id);
-	if (!ret && st && st->scratch)
+	if (!ret && !scratch_empty(account_scratch(n.account, n.entry->sync->id,
+						   false)))
 		ret = -ENOTEMPTY; /* files of this mount would be lost */
 	if (!ret)
 		snprintf(id, sizeof(id), "%s", n.entry->sync->id);
@@ -850,237 +574,11 @@ static int fsops_rmdir(const char *path)
 	return ret ? ret : writes_delete(c->cache, &cfg, n.account, id);
 }
 
-/* What rename needs to know of one side, copied out of the cache. */
-struct rename_side {
-	int resolved; /* 0, or the -errno of resolving it */
-	enum node_kind kind;
-	struct account *account;
-	char sync_id[40];
-	enum field field;
-	bool exists;
-	const char *leaf;
-};
-
-/* unlinked: whether a field unlinked on this mount resolves (a target) */
-static void rename_side_get(const char *path, bool unlinked,
-			    struct rename_side *side)
-{
-	struct node n;
-
-	memset(side, 0, sizeof(*side));
-	side->resolved = unlinked
-				 ? tree_resolve_unlinked(ctx()->cache, path, &n)
-				 : tree_resolve(ctx()->cache, path, &n);
-	side->leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	if (side->resolved)
-		return;
-	side->kind = n.kind;
-	side->account = n.account;
-	side->field = n.field;
-	side->exists = n.kind == NODE_SCRATCH ? n.scratch != NULL : !n.unlinked;
-	if (n.entry)
-		snprintf(side->sync_id, sizeof(side->sync_id), "%s",
-			 n.entry->sync->id);
-	tree_release(&n);
-}
-
-/* Copies a field's bytes to a scratch file `to` (replacing it). */
-static int field_to_scratch(const char *from, const struct rename_side *dst)
-{
-	struct scratch *s, *old;
-	struct node n;
-	char *data = NULL;
-	size_t len = 0;
-	int ret = tree_resolve(ctx()->cache, from, &n);
-
-	if (ret)
-		return ret;
-	if (n.kind != NODE_FIELD) {
-		tree_release(&n);
-		return -ENOENT;
-	}
-	ret = tree_content(&n, &data, &len);
-	if (!ret) {
-		struct sync_state *st = strmap_get(&n.account->states,
-						   n.entry->sync->id);
-
-		writes_note_shown(n.account, n.entry->sync, n.field);
-		old = NULL;
-		for (s = st ? st->scratch : NULL; s; s = s->next)
-			if (!strcmp(s->name, dst->leaf))
-				old = s;
-		if (old)
-			scratch_remove(n.account, n.entry->sync->id, old);
-		s = scratch_add(n.account, n.entry->sync->id, dst->leaf, 0644);
-		if (s) {
-			s->data = data;
-			s->len = len;
-			data = NULL;
-		} else {
-			ret = -ENOMEM;
-		}
-	}
-	free(data);
-	tree_release(&n);
-	return ret;
-}
-
-/* Sends a scratch file's bytes as the field `to`, then drops the scratch. */
-static int scratch_to_field(const char *from, const struct rename_side *dst)
-{
-	struct fsops_context *c = ctx();
-	struct sync_base base;
-	char *data = NULL;
-	size_t len = 0;
-	struct node n;
-	uint64_t serial;
-	int ret = tree_resolve(c->cache, from, &n);
-
-	if (ret)
-		return ret;
-	if (n.kind != NODE_SCRATCH || !n.scratch) {
-		tree_release(&n);
-		return -ENOENT;
-	}
-	ret = tree_content(&n, &data, &len);
-	serial = n.scratch->serial;
-	if (!ret)
-		writes_base(n.account, n.entry->sync, dst->field, &base);
-	tree_release(&n);
-	if (ret)
-		return ret;
-	if (dst->field == FIELD_REFRESH)
-		ret = len ? writes_refresh(c->cache, dst->account, dst->sync_id)
-			  : 0;
-	else
-		ret = writes_save(c->cache, dst->account, dst->sync_id,
-				  dst->field, data, len, &base);
-	free(data);
-	if (ret)
-		return ret; /* the scratch stays: nothing is lost */
-	/*
-	 * The rename is done: the scratch name is gone.  Found again by
-	 * identity, not by path: saving `name` renamed the folder.
-	 */
-	account_lock(dst->account);
-	{
-		struct sync_state *st = strmap_get(&dst->account->states,
-						   dst->sync_id);
-		struct scratch *s;
-
-		for (s = st ? st->scratch : NULL; s; s = s->next)
-			if (s->serial == serial)
-				break;
-		if (s)
-			scratch_remove(dst->account, dst->sync_id, s);
-		/* a field unlinked before is back: it was just saved */
-		ret = account_set_field_unlinked(dst->account, dst->sync_id,
-						 dst->field, false);
-	}
-	account_unlock(dst->account);
-	return ret;
-}
-
-/* Renames a scratch file within its folder (replacing a scratch `to`). */
-static int scratch_rename(const char *from, const struct rename_side *dst)
-{
-	struct scratch *s, *old = NULL;
-	struct sync_state *st;
-	struct node n;
-	char *name;
-	int ret = tree_resolve(ctx()->cache, from, &n);
-
-	if (ret)
-		return ret;
-	/* the listing may have changed since rename looked (a remote rename) */
-	if (n.kind != NODE_SCRATCH || !n.scratch) {
-		tree_release(&n);
-		return -ENOENT;
-	}
-	st = strmap_get(&n.account->states, n.entry->sync->id);
-	for (s = st ? st->scratch : NULL; s; s = s->next)
-		if (!strcmp(s->name, dst->leaf) && s != n.scratch)
-			old = s;
-	name = strdup(dst->leaf);
-	if (!name) {
-		ret = -ENOMEM;
-	} else {
-		if (old)
-			scratch_remove(n.account, n.entry->sync->id, old);
-		free(n.scratch->name);
-		n.scratch->name = name;
-	}
-	tree_release(&n);
-	return ret;
-}
-
-static bool same_folder(const char *a, const char *b)
-{
-	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
-
-	return sa - a == sb - b && !strncmp(a, b, (size_t)(sa - a));
-}
-
 static int fsops_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct fsops_context *c = ctx();
-	struct rename_side src, dst;
-	const char *leaf;
-	struct node parent;
-	int ret;
+	int ret = caller_refusal();
 
-	if (flags & RENAME_EXCHANGE)
-		return -EINVAL;
-	ret = caller_refusal();
-	if (ret)
-		return ret;
-	/* one side at a time: both may live in one locked account */
-	rename_side_get(from, false, &src);
-	if (src.resolved)
-		return src.resolved;
-	if (src.kind == NODE_SCRATCH && !src.exists)
-		return -ENOENT;
-	rename_side_get(to, true, &dst);
-	if (dst.resolved && dst.resolved != -ENOENT)
-		return dst.resolved;
-	ret = tree_resolve_parent(c->cache, to, &parent, &leaf);
-	if (ret)
-		return ret;
-	tree_release(&parent);
-	if (parent.account != src.account)
-		return src.account && parent.account ? -EXDEV : -EACCES;
-	if (!dst.resolved && dst.exists && (flags & RENAME_NOREPLACE))
-		return -EEXIST;
-
-	switch (src.kind) {
-	case NODE_SYNC:
-		if (parent.kind != NODE_ACCOUNT)
-			return -EINVAL; /* a sync cannot go inside another */
-		if (!dst.resolved)
-			return dst.kind == NODE_SYNC &&
-					       !strcmp(dst.sync_id, src.sync_id)
-				       ? 0
-				       : -EEXIST;
-		return writes_rename(c->cache, src.account, src.sync_id,
-				     dst.leaf);
-	case NODE_SCRATCH:
-	case NODE_FIELD:
-		if (!same_folder(from, to))
-			return parent.kind == NODE_SYNC ? -EXDEV : -EACCES;
-		if (src.kind == NODE_FIELD && dst.kind == NODE_FIELD &&
-		    !dst.resolved)
-			return -EPERM;
-		if (src.kind == NODE_FIELD)
-			return field_to_scratch(from, &dst);
-		if (!dst.resolved && dst.kind == NODE_FIELD) {
-			if (!tree_field_writable(dst.field))
-				return -EACCES;
-			return scratch_to_field(from, &dst);
-		}
-		return scratch_rename(from, &dst);
-	default:
-		return -EACCES;
-	}
+	return ret ? ret : rename_path(ctx()->cache, from, to, flags);
 }
 
 /* chmod, chown and utimens: kept for scratch files, accepted elsewhere. */
@@ -1099,15 +597,7 @@ static int attribute_change(const char *path, const mode_t *mode,
 		if (!n.scratch) {
 			ret = -ENOENT;
 		} else {
-			if (mode)
-				n.scratch->mode = *mode & 07777;
-			if (mtime && mtime->tv_nsec != UTIME_OMIT) {
-				if (mtime->tv_nsec == UTIME_NOW)
-					clock_gettime(CLOCK_REALTIME,
-						      &n.scratch->mtime);
-				else
-					n.scratch->mtime = *mtime;
-			}
+			scratch_set_attr(n.scratch, mode, mtime);
 		}
 	}
 	/* fields: succeed and change nothing, so cp -p and rsync -a work */
@@ -1163,17 +653,12 @@ static void fsops_destroy(void *private_data)
 {
 	struct fsops_context *c = private_data;
 
-	for (;;) {
-		struct open_file *of;
+	struct open_file *of;
 
-		pthread_mutex_lock(&open_files_lock);
-		of = open_files;
-		pthread_mutex_unlock(&open_files_lock);
-		if (!of)
-			break;
-		if (commit(c, of))
+	while ((of = edit_any_open())) {
+		if (edit_commit(c->cache, of))
 			log_error("a write still open at unmount failed");
-		open_file_destroy(of);
+		edit_close(of);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "strmap.h"
 
 static char tombstone_key[] = "";
@@ -31,25 +32,13 @@ void strmap_finish(struct strmap *m)
 	strmap_init(m);
 }
 
-/* FNV-1a: short keys, no adversary that controls the table size. */
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct strmap_slot *find(const struct strmap *m, const char *key)
 {
 	size_t i;
 
 	if (!m->cap)
 		return NULL;
-	for (i = hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+	for (i = hash_string(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		struct strmap_slot *s = &m->slots[i];
 
 		if (!s->key)
@@ -68,7 +57,7 @@ void *strmap_get(const struct strmap *m, const char *key)
 
 static void place(struct strmap_slot *slots, size_t cap, char *key, void *value)
 {
-	size_t i = hash(key) & (cap - 1);
+	size_t i = hash_string(key) & (cap - 1);
 
 	while (slots[i].key)
 		i = (i + 1) & (cap - 1);

@@ -23,73 +23,15 @@
 
 #define INO_SHIFT 5 /* 32 slots per serial: dir + files */
 
-static const char *const field_names[FIELD_COUNT] = {
-	[FIELD_NAME] = "name",
-	[FIELD_DESCRIPTION] = "description",
-	[FIELD_POLICY] = "policy",
-	[FIELD_UPDATE_MODE] = "update_mode",
-	[FIELD_CONFIG] = "config.json",
-	[FIELD_ID] = "id",
-	[FIELD_DESTINATION_TYPE] = "destination_type",
-	[FIELD_DESTINATION_ID] = "destination_id",
-	[FIELD_STATUS] = "status.json",
-	[FIELD_LAST_ERROR] = "last_error",
-	[FIELD_REFRESH] = "refresh",
-};
-
 static const char *const policy_file_names[POLICY_FILE_COUNT] = {
 	[POLICY_FILE_POLICY] = "policy",
 	[POLICY_FILE_DESCRIPTION] = "description",
 	[POLICY_FILE_DESTINATIONS] = "applicable_destinations",
 };
 
-const char *tree_field_name(enum field f)
-{
-	return f < FIELD_COUNT ? field_names[f] : NULL;
-}
-
-int tree_field_by_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < FIELD_COUNT; i++)
-		if (!strcmp(field_names[i], name))
-			return i;
-	return -1;
-}
-
 const char *tree_policy_file_name(enum policy_file f)
 {
 	return f < POLICY_FILE_COUNT ? policy_file_names[f] : NULL;
-}
-
-bool tree_field_writable(enum field f)
-{
-	return f == FIELD_NAME || f == FIELD_DESCRIPTION || f == FIELD_POLICY ||
-	       f == FIELD_UPDATE_MODE || f == FIELD_CONFIG ||
-	       f == FIELD_REFRESH;
-}
-
-const char *tree_field_value(const struct sync *s, enum field f)
-{
-	switch (f) {
-	case FIELD_NAME:
-		return s->name;
-	case FIELD_DESCRIPTION:
-		return s->description;
-	case FIELD_POLICY:
-		return s->policy;
-	case FIELD_UPDATE_MODE:
-		return s->update_mode;
-	case FIELD_ID:
-		return s->id;
-	case FIELD_DESTINATION_TYPE:
-		return s->destination_type;
-	case FIELD_DESTINATION_ID:
-		return s->destination_id;
-	default:
-		return NULL;
-	}
 }
 
 /* Splits "/a/b/c" into at most max components (pointers into buf). */
@@ -116,18 +58,6 @@ static int split(const char *path, char *buf, size_t buflen, char **parts,
 			;
 	}
 	return n;
-}
-
-static struct scratch *find_scratch(struct account *a, const char *sync_id,
-				    const char *name)
-{
-	struct sync_state *st = strmap_get(&a->states, sync_id);
-	struct scratch *s;
-
-	for (s = st ? st->scratch : NULL; s; s = s->next)
-		if (!strcmp(s->name, name))
-			return s;
-	return NULL;
 }
 
 /* The components below the account: locks and fills out. */
@@ -178,7 +108,7 @@ static int resolve_in_account(struct cache *c, struct account *a, char **parts,
 		return 0;
 	if (n > 3)
 		goto out_noent;
-	f = tree_field_by_name(parts[2]);
+	f = field_by_name(parts[2]);
 	if (f >= 0) {
 		out->kind = NODE_FIELD;
 		out->field = f;
@@ -187,7 +117,8 @@ static int resolve_in_account(struct cache *c, struct account *a, char **parts,
 		return 0;
 	}
 	out->kind = NODE_SCRATCH;
-	out->scratch = find_scratch(a, out->entry->sync->id, parts[2]);
+	out->scratch = scratch_find(
+		account_scratch(a, out->entry->sync->id, false), parts[2]);
 	return 0;
 
 out_noent:
@@ -275,7 +206,7 @@ void tree_release(struct node *n)
 static int content_ref(const struct node *n, const char **p, size_t *len,
 		       bool *newline, char **owned)
 {
-	const struct sync_state *st;
+	struct timespec when;
 	const struct policy *pol;
 
 	*newline = false;
@@ -287,8 +218,7 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 		*p = *owned;
 		return 0;
 	case NODE_ACCOUNT_ERROR:
-		if (n->account->last_error)
-			*p = n->account->last_error;
+		*p = account_last_error(n->account, &when) ?: "";
 		break;
 	case NODE_POLICY_FILE:
 		pol = &n->prebuilt->policy;
@@ -305,7 +235,6 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 		*len = n->scratch->len;
 		return 0;
 	case NODE_FIELD:
-		st = strmap_get(&n->account->states, n->entry->sync->id);
 		switch (n->field) {
 		case FIELD_CONFIG:
 		case FIELD_STATUS:
@@ -314,15 +243,17 @@ static int content_ref(const struct node *n, const char **p, size_t *len,
 			*p = *owned;
 			break;
 		case FIELD_LAST_ERROR:
-			if (st && st->last_error)
-				*p = st->last_error;
+			*p = account_sync_error(n->account, n->entry->sync->id,
+						&when)
+				     ?: "";
 			break;
 		case FIELD_REFRESH:
-			if (st && st->refresh_result)
-				*p = st->refresh_result;
+			*p = account_refresh_result(n->account,
+						    n->entry->sync->id, &when)
+				     ?: "";
 			break;
 		default:
-			*p = tree_field_value(n->entry->sync, n->field);
+			*p = field_value(n->entry->sync, n->field);
 			*newline = true;
 			break;
 		}
@@ -392,7 +323,6 @@ static void account_time(struct account *a, struct timespec *t)
 
 static struct timespec node_mtime(struct cache *c, const struct node *n)
 {
-	const struct sync_state *st;
 	struct timespec t = c->started;
 
 	switch (n->kind) {
@@ -405,9 +335,7 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 		break;
 	case NODE_ACCOUNT_ERROR:
 		/* empty, it is as old as the account: stable across remounts */
-		if (n->account->last_error)
-			t = n->account->error_time;
-		else
+		if (!account_last_error(n->account, &t))
 			account_time(n->account, &t);
 		break;
 	case NODE_POLICIES:
@@ -425,19 +353,17 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 		break;
 	case NODE_FIELD:
 		t = user_time(n->entry->sync);
-		st = strmap_get(&n->account->states, n->entry->sync->id);
 		if (n->field == FIELD_STATUS) {
 			newest_of(&t, n->entry->sync->last_attempted_update_at);
 			newest_of(&t,
 				  n->entry->sync->last_successful_update_at);
 			newest_of(&t,
 				  n->entry->sync->includes_discoveries_until);
-		} else if (n->field == FIELD_LAST_ERROR && st &&
-			   st->last_error) {
-			t = st->error_time;
-		} else if (n->field == FIELD_REFRESH && st &&
-			   st->refresh_result) {
-			t = st->refresh_time;
+		} else if (n->field == FIELD_LAST_ERROR) {
+			account_sync_error(n->account, n->entry->sync->id, &t);
+		} else if (n->field == FIELD_REFRESH) {
+			account_refresh_result(n->account, n->entry->sync->id,
+					       &t);
 		}
 		break;
 	default:
@@ -504,7 +430,7 @@ void tree_stat(struct cache *c, const struct node *n, struct stat *st)
 		break;
 	case NODE_FIELD:
 		st->st_mode = S_IFREG |
-			      (tree_field_writable(n->field) ? 0644 : 0444);
+			      (field_writable(n->field) ? 0644 : 0444);
 		break;
 	default:
 		st->st_mode = S_IFREG | 0444;

@@ -27,19 +27,12 @@
 #include <string.h>
 
 #include "api_json.h"
+#include "edit.h"
 #include "journal.h"
 #include "log.h"
 #include "namecodec.h"
 #include "utf8.h"
 #include "writes.h"
-
-/* The four writable fields, in the order of sync_state.shown. */
-static const enum field writable[4] = {
-	FIELD_NAME,
-	FIELD_DESCRIPTION,
-	FIELD_POLICY,
-	FIELD_UPDATE_MODE,
-};
 
 /* The journal every accepted change goes to, or NULL (nojournal). */
 static struct journal *the_journal;
@@ -102,54 +95,6 @@ static bool journal_failed(const struct journal_change *ch,
 		 ch->op, ch->name, journal_path(the_journal), strerror(-ret));
 	log_error("%s", err->message);
 	return true;
-}
-
-static int shown_index(enum field f)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (writable[i] == f)
-			return i;
-	return -1;
-}
-
-void writes_note_shown(struct account *a, const struct sync *s,
-		       enum field field)
-{
-	struct sync_state *st;
-	int i = shown_index(field);
-
-	if (i < 0 && field != FIELD_CONFIG)
-		return;
-	st = account_state(a, s->id);
-	if (!st)
-		return;
-	for (i = 0; i < 4; i++) {
-		if (field != FIELD_CONFIG && writable[i] != field)
-			continue;
-		st->shown.known[i] = true;
-		st->shown.digest[i] = sync_base_digest(
-			tree_field_value(s, writable[i]));
-	}
-}
-
-void writes_base(struct account *a, const struct sync *s, enum field field,
-		 struct sync_base *out)
-{
-	struct sync_state *st = strmap_get(&a->states, s->id);
-	int i;
-
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < 4; i++) {
-		if (field != FIELD_CONFIG && writable[i] != field)
-			continue;
-		out->known[i] = true;
-		out->digest[i] = st && st->shown.known[i]
-					 ? st->shown.digest[i]
-					 : sync_base_digest(tree_field_value(
-						   s, writable[i]));
-	}
 }
 
 /* Records a failure of sync_id (or the account) and logs it. */
@@ -226,19 +171,10 @@ static char *sync_name_copy(struct account *a, const char *sync_id)
 	return name;
 }
 
-/* The slot of sync_config that holds writable field i. */
-static char **config_slot(struct sync_config *c, int i)
-{
-	char **slots[4] = { &c->name, &c->description, &c->policy,
-			    &c->update_mode };
-
-	return slots[i];
-}
-
 int writes_parse_content(enum field field, const char *content, size_t len,
 			 struct sync_config *out, char *why, size_t whylen)
 {
-	int idx = shown_index(field);
+	int idx = field_slot(field);
 	char **slot;
 
 	memset(out, 0, sizeof(*out));
@@ -246,7 +182,7 @@ int writes_parse_content(enum field field, const char *content, size_t len,
 		return api_json_parse_config(content, len, out, why, whylen);
 	if (idx < 0) {
 		snprintf(why, whylen, "'%s' cannot be written",
-			 tree_field_name(field));
+			 field_name(field));
 		return -EACCES;
 	}
 	/* a field file holds its value and one newline */
@@ -255,10 +191,10 @@ int writes_parse_content(enum field field, const char *content, size_t len,
 	if (memchr(content, '\0', len) || !utf8_valid(content, len)) {
 		snprintf(why, whylen,
 			 "'%s' must be UTF-8 text without NUL bytes",
-			 tree_field_name(field));
+			 field_name(field));
 		return -EINVAL;
 	}
-	slot = config_slot(out, idx);
+	slot = field_config_slot(out, idx);
 	*slot = strndup(content, len);
 	if (!*slot)
 		return -ENOMEM;
@@ -277,11 +213,9 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		struct sync_base *base)
 {
 	struct sync_config want;
-	char *want_v[4];
+	char *want_v[FIELD_EDITABLE];
 	struct sync_fields send = { 0 };
 	struct sync *server = NULL, *answer = NULL;
-	const char **send_v[4] = { &send.name, &send.description, &send.policy,
-				   &send.update_mode };
 	char what[512], label[300], why[256], stale[128] = "";
 	struct journal_change ch = { 0 };
 	struct api_error err, jerr;
@@ -290,7 +224,7 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 
 	sync_label(a, sync_id, label, sizeof(label));
 	snprintf(what, sizeof(what), "cannot save '%s' of '%s'",
-		 tree_field_name(field), label);
+		 field_name(field), label);
 
 	/* what the saver wants, checked before anything is sent */
 	ret = writes_parse_content(field, content, len, &want, why,
@@ -299,31 +233,30 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		return refuse(a, sync_id, what, EINVAL, "%s", why);
 	if (ret)
 		return ret;
-	for (i = 0; i < 4; i++)
-		want_v[i] = *config_slot(&want, i);
+	for (i = 0; i < FIELD_EDITABLE; i++)
+		want_v[i] = *field_config_slot(&want, i);
 	/* the one read that tells what changed, and whether anyone else did */
 	ret = api_get_sync(c->api, a->id, sync_id, &server, &err);
 	if (ret) {
 		ret = fail(a, sync_id, what, &err, ret);
 		goto out_free;
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < FIELD_EDITABLE; i++) {
 		const char *s = want_v[i]
-					? tree_field_value(server, writable[i])
+					? field_value(server, field_of_slot(i))
 					: NULL;
 
 		if (!want_v[i] || !strcmp(s, want_v[i]))
 			continue;
-		if (base && base->known[i] &&
-		    base->digest[i] != sync_base_digest(s)) {
+		if (edit_base_stale(base, i, s)) {
 			snprintf(stale + strlen(stale),
 				 sizeof(stale) - strlen(stale), "%s'%s'",
 				 stale[0] ? ", " : "",
-				 tree_field_name(writable[i]));
+				 field_name(field_of_slot(i)));
 			continue;
 		}
 		changed = true;
-		renamed |= writable[i] == FIELD_NAME;
+		renamed |= field_of_slot(i) == FIELD_NAME;
 	}
 	if (stale[0]) {
 		show_answer(c, a, server, false);
@@ -341,8 +274,8 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 		server = NULL;
 		goto out_saved;
 	}
-	for (i = 0; i < 4; i++)
-		*send_v[i] = want_v[i];
+	for (i = 0; i < FIELD_EDITABLE; i++)
+		*field_send_slot(&send, i) = want_v[i];
 	ret = api_update_sync(
 		c->api, a->id, sync_id, &send, field == FIELD_CONFIG,
 		renamed ? API_OP_RENAME : API_OP_UPDATE, &answer, &err);
@@ -376,19 +309,7 @@ out_saved:
 	account_lock(a);
 	if (account_apply_sync(c, a, answer))
 		log_error("out of memory keeping the answer for '%s'", label);
-	for (i = 0; i < 4; i++) {
-		struct sync_state *st = want_v[i] ? account_state(a, sync_id)
-						  : NULL;
-
-		if (st) {
-			st->shown.known[i] = true;
-			st->shown.digest[i] = sync_base_digest(want_v[i]);
-		}
-		if (want_v[i] && base) {
-			base->known[i] = true;
-			base->digest[i] = sync_base_digest(want_v[i]);
-		}
-	}
+	edit_saved(a, sync_id, want_v, base);
 	account_clear_error(a, sync_id);
 	if (jfail)
 		account_record_error(a, sync_id, &jerr);
@@ -405,7 +326,6 @@ int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
 	char what[400], label[300];
 	struct journal_change ch = { 0 };
 	struct api_error err, jerr;
-	struct sync_state *st;
 	char *result = NULL, *text = NULL, *name;
 	bool jfail;
 	size_t n;
@@ -431,21 +351,13 @@ int writes_refresh(struct cache *c, struct account *a, const char *sync_id)
 		text = NULL;
 	free(result);
 	account_lock(a);
-	st = account_state(a, sync_id);
-	if (st && text) {
-		free(st->refresh_result);
-		st->refresh_result = text;
-		text = NULL;
-		clock_gettime(CLOCK_REALTIME, &st->refresh_time);
-		account_mark_changed(a);
-	}
+	account_set_refresh_result(a, sync_id, text);
 	account_clear_error(a, sync_id);
 	if (jfail)
 		account_record_error(a, sync_id, &jerr);
 	/* the refresh moved the sync's timestamps: status.json must show it */
 	account_expire_listing(a);
 	account_unlock(a);
-	free(text);
 	return 0;
 }
 

@@ -13,107 +13,12 @@
 
 #include "api.h"
 #include "check.h"
+#include "emulator.h"
 #include "http.h"
 
 #define ACCOUNT "0123456789abcdef0123456789abcdef"
 
-static pid_t emulator_pid;
-static char base_url[256];
-static char control_url[256];
 static struct api *api;
-
-static void emulator_start(void)
-{
-	const char *bin = getenv("CATSYNCFS_EMULATOR");
-	int fds[2];
-	FILE *out;
-	char *p;
-
-	if (!bin || pipe(fds))
-		exit(77);
-	emulator_pid = fork();
-	if (emulator_pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl(bin, bin, "--port", "0", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	out = fdopen(fds[0], "r");
-	if (!out || !fgets(base_url, sizeof(base_url), out)) {
-		fprintf(stderr, "emulator did not start\n");
-		exit(1);
-	}
-	base_url[strcspn(base_url, "\n")] = '\0';
-	snprintf(control_url, sizeof(control_url), "%s", base_url);
-	p = strstr(control_url, "/client/v4");
-	if (p)
-		*p = '\0';
-}
-
-static void emulator_stop(void)
-{
-	int status;
-
-	kill(emulator_pid, SIGTERM);
-	waitpid(emulator_pid, &status, 0);
-}
-
-/* A call to the control API; returns the body (caller frees). */
-static char *control(const char *method, const char *what, const char *body)
-{
-	const char *headers[] = { "Content-Type: application/json", NULL };
-	struct http_request req = { .method = method,
-				    .headers = headers,
-				    .body = body,
-				    .timeout_ms = 10000 };
-	struct http_response resp;
-	char url[512];
-	char *text = NULL;
-
-	snprintf(url, sizeof(url), "%s/__emulator/%s", control_url, what);
-	req.url = url;
-	if (!http_perform(&req, &resp)) {
-		text = resp.body;
-		resp.body = NULL;
-	}
-	http_response_finish(&resp);
-	return text;
-}
-
-static void fault(const char *json)
-{
-	free(control("POST", "faults", json));
-}
-
-static void reset(void)
-{
-	free(control("DELETE", "faults", NULL));
-	free(control("DELETE", "log", NULL));
-	free(control("POST", "reset", "{\"seed\":\"demo\"}"));
-	free(control("DELETE", "log", NULL));
-}
-
-/* How many logged requests have this method (and path substring). */
-static int logged(const char *method, const char *path_part)
-{
-	char *text = control("GET", "log", NULL);
-	cJSON *log = cJSON_Parse(text ? text : "[]"), *e;
-	int n = 0;
-
-	cJSON_ArrayForEach (e, log) {
-		cJSON *m = cJSON_GetObjectItem(e, "method");
-		cJSON *p = cJSON_GetObjectItem(e, "path");
-
-		if (cJSON_IsString(m) && !strcmp(m->valuestring, method) &&
-		    cJSON_IsString(p) &&
-		    (!path_part || strstr(p->valuestring, path_part)))
-			n++;
-	}
-	cJSON_Delete(log);
-	free(text);
-	return n;
-}
 
 static double now_s(void)
 {
@@ -125,7 +30,7 @@ static double now_s(void)
 
 static struct api *make_api(const char *token, long timeout_ms)
 {
-	struct api_config cfg = { .base_url = base_url,
+	struct api_config cfg = { .base_url = emulator_base_url,
 				  .token = token,
 				  .timeout_ms = timeout_ms,
 				  .retries = 2 };
@@ -148,7 +53,7 @@ static void every_operation_should_round_trip(void)
 	struct sync *s = NULL, *got = NULL, *upd = NULL;
 	char *result = NULL;
 
-	reset();
+	emulator_reset("{\"seed\":\"demo\"}");
 	CHECK(api_list_accounts(api, &ids, &err) == 0);
 	CHECK(ids.count >= 2);
 	id_list_finish(&ids);
@@ -167,7 +72,7 @@ static void every_operation_should_round_trip(void)
 	CHECK(api_update_sync(api, ACCOUNT, s->id, &change, false,
 			      API_OP_UPDATE, &upd, &err) == 0);
 	CHECK(upd && !strcmp(upd->policy, "y"));
-	CHECK(logged("PATCH", s->id) == 1);
+	CHECK(emulator_logged("PATCH", s->id) == 1);
 	CHECK(api_refresh_sync(api, ACCOUNT, s->id, &result, &err) == 0);
 	CHECK(result != NULL);
 	CHECK(api_delete_sync(api, ACCOUNT, s->id, true, &err) == 0);
@@ -183,11 +88,11 @@ static void bad_ids_should_never_reach_the_network(void)
 	struct api_error err;
 	struct sync *s = NULL;
 
-	reset();
+	emulator_reset("{\"seed\":\"demo\"}");
 	CHECK(api_get_sync(api, ACCOUNT, "../../etc", &s, &err) == -EINVAL);
 	CHECK(api_get_sync(api, "x/y", "8f2c6d1e-0b4a-4c8e-9f1d-2a3b4c5d6e7f",
 			   &s, &err) == -EINVAL);
-	CHECK(logged("GET", NULL) == 0);
+	CHECK(emulator_logged("GET", NULL) == 0);
 }
 
 static void rate_limit_should_wait_retry_after_then_succeed(void)
@@ -196,14 +101,15 @@ static void rate_limit_should_wait_retry_after_then_succeed(void)
 	struct sync_list list;
 	double t0;
 
-	reset();
-	fault("{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
-	      "\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
+		"\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
 	t0 = now_s();
 	CHECK(api_list_syncs(api, ACCOUNT, &list, &err) == 0);
 	CHECK(now_s() - t0 >= 0.95);
 	CHECK(now_s() - t0 < 3.0);
-	CHECK(logged("GET", "catalog-syncs") == 2);
+	CHECK(emulator_logged("GET", "catalog-syncs") == 2);
 	sync_list_finish(&list);
 }
 
@@ -212,11 +118,12 @@ static void two_server_errors_should_be_retried(void)
 	struct api_error err;
 	struct sync_list list;
 
-	reset();
-	fault("{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":2,"
-	      "\"action\":\"status\",\"status\":500}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":2,"
+		"\"action\":\"status\",\"status\":500}");
 	CHECK(api_list_syncs(api, ACCOUNT, &list, &err) == 0);
-	CHECK(logged("GET", "catalog-syncs") == 3);
+	CHECK(emulator_logged("GET", "catalog-syncs") == 3);
 	sync_list_finish(&list);
 }
 
@@ -225,12 +132,13 @@ static void persistent_errors_should_end_in_eio_after_three(void)
 	struct api_error err;
 	struct sync_list list;
 
-	reset();
-	fault("{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":-1,"
-	      "\"action\":\"status\",\"status\":503}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":-1,"
+		"\"action\":\"status\",\"status\":503}");
 	CHECK(api_list_syncs(api, ACCOUNT, &list, &err) == -EIO);
 	CHECK(err.status == 503);
-	CHECK(logged("GET", "catalog-syncs") == 3);
+	CHECK(emulator_logged("GET", "catalog-syncs") == 3);
 }
 
 static void long_retry_after_should_fail_at_once(void)
@@ -239,13 +147,14 @@ static void long_retry_after_should_fail_at_once(void)
 	struct sync_list list;
 	double t0;
 
-	reset();
-	fault("{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
-	      "\"action\":\"status\",\"status\":429,\"retry_after\":\"120\"}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
+		"\"action\":\"status\",\"status\":429,\"retry_after\":\"120\"}");
 	t0 = now_s();
 	CHECK(api_list_syncs(api, ACCOUNT, &list, &err) == -EAGAIN);
 	CHECK(now_s() - t0 < 2.0);
-	CHECK(logged("GET", "catalog-syncs") == 1);
+	CHECK(emulator_logged("GET", "catalog-syncs") == 1);
 }
 
 static void post_should_not_be_repeated_after_a_timeout(void)
@@ -260,16 +169,17 @@ static void post_should_not_be_repeated_after_a_timeout(void)
 	struct sync *s = NULL;
 	int ret;
 
-	reset();
-	fault("{\"method\":\"POST\",\"path\":\"catalog-syncs$\",\"count\":1,"
-	      "\"action\":\"hang\",\"seconds\":3,\"status\":500}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"POST\",\"path\":\"catalog-syncs$\",\"count\":1,"
+		"\"action\":\"hang\",\"seconds\":3,\"status\":500}");
 	ret = api_create_sync(quick, ACCOUNT, &f, &s, &err);
 	CHECK(ret == -ETIMEDOUT);
 	/* the emulator logs the hung request when it finally answers */
 	sleep(3);
-	CHECK(logged("POST", "catalog-syncs") == 1);
+	CHECK(emulator_logged("POST", "catalog-syncs") == 1);
 	/* and the fresh listing that checked it was made */
-	CHECK(logged("GET", "catalog-syncs") == 1);
+	CHECK(emulator_logged("GET", "catalog-syncs") == 1);
 	sync_destroy(s);
 	api_destroy(quick);
 }
@@ -285,16 +195,17 @@ static void create_that_landed_should_be_found_not_resent(void)
 	struct sync *s = NULL;
 	char *made;
 
-	reset();
+	emulator_reset("{\"seed\":\"demo\"}");
 	/* the sync exists, but the create's answer is lost */
-	made = control("POST", "accounts/" ACCOUNT "/syncs",
-		       "{\"name\":\"landed\"}");
+	made = emulator_control("POST", "accounts/" ACCOUNT "/syncs",
+				"{\"name\":\"landed\"}");
 	free(made);
-	fault("{\"method\":\"POST\",\"path\":\"catalog-syncs$\",\"count\":1,"
-	      "\"action\":\"reset\"}");
+	emulator_fault(
+		"{\"method\":\"POST\",\"path\":\"catalog-syncs$\",\"count\":1,"
+		"\"action\":\"reset\"}");
 	CHECK(api_create_sync(api, ACCOUNT, &f, &s, &err) == 0);
 	CHECK(s && !strcmp(s->name, "landed"));
-	CHECK(logged("POST", "catalog-syncs") == 1);
+	CHECK(emulator_logged("POST", "catalog-syncs") == 1);
 	sync_destroy(s);
 }
 
@@ -304,7 +215,7 @@ static void wrong_token_should_be_eacces_with_message(void)
 	struct api_error err;
 	struct sync_list list;
 
-	reset();
+	emulator_reset("{\"seed\":\"demo\"}");
 	CHECK(api_list_syncs(bad, ACCOUNT, &list, &err) == -EACCES);
 	CHECK(err.status == 403 && err.ncodes && err.codes[0] == 9109);
 	CHECK(strstr(err.message, "nvalid") != NULL);
@@ -317,9 +228,10 @@ static void malformed_answer_should_be_eio(void)
 	struct api_error err;
 	struct sync_list list;
 
-	reset();
-	fault("{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
-	      "\"action\":\"malformed\"}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
+		"\"action\":\"malformed\"}");
 	CHECK(api_list_syncs(api, ACCOUNT, &list, &err) == -EIO);
 	CHECK(err.failure == API_FAIL_MALFORMED);
 }
@@ -329,12 +241,13 @@ static void huge_answer_should_be_refused(void)
 	struct api_error err;
 	struct sync_list list;
 
-	reset();
-	fault("{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
-	      "\"action\":\"huge\",\"bytes\":52428800}");
+	emulator_reset("{\"seed\":\"demo\"}");
+	emulator_fault(
+		"{\"method\":\"GET\",\"path\":\"catalog-syncs$\",\"count\":1,"
+		"\"action\":\"huge\",\"bytes\":52428800}");
 	CHECK(api_list_syncs(api, ACCOUNT, &list, &err) == -EIO);
 	CHECK(strstr(err.message, "larger") != NULL);
-	CHECK(logged("GET", "catalog-syncs") == 1);
+	CHECK(emulator_logged("GET", "catalog-syncs") == 1);
 }
 
 int main(void)
