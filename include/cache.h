@@ -7,11 +7,17 @@
  * request fills the whole account; it is trusted for cache_ttl seconds;
  * concurrent callers of an expired listing share one request.
  *
+ * The modules behind it: cache.c (the account model, folder names,
+ * account_apply_sync), fetch.c (freshness, the single-flight fetch, the
+ * seed, SIGUSR1), syncstate.c (per-sync state), inode.c (serials),
+ * changes.c (the change feed).
+ *
  * Locking: each account has one mutex.  cache_lock_listing() and
  * cache_lock_policies() return with it held (and the data fresh); the
  * caller reads or changes the account and calls account_unlock().  No
  * API call is ever made with the mutex held, so a slow API never blocks
- * a caller that needs only fresh cached data or another account.
+ * a caller that needs only fresh cached data or another account.  The
+ * order of every lock is in lockorder.h.
  */
 #ifndef CATSYNCFS_CACHE_H
 #define CATSYNCFS_CACHE_H
@@ -23,6 +29,7 @@
 
 #include "api.h"
 #include "api_error.h"
+#include "changes.h"
 #include "field.h"
 #include "inode.h"
 #include "scratch.h"
@@ -98,6 +105,8 @@ struct account {
 	struct timespec error_time;
 	bool error_from_listing; /* last_error says why a listing failed */
 	struct strmap states; /* sync id -> state: syncstate.c alone */
+	/* the listing being fetched again, as the change feed last told it */
+	struct changes_mark mark;
 };
 
 struct cache {
@@ -107,6 +116,7 @@ struct cache {
 	long ttl_ms;
 	struct timespec started;
 	struct inode_table inodes; /* serials of accounts, syncs, policies */
+	struct change_feed feed;
 	pthread_t seeder; /* cache_parse_seeds */
 	bool seeder_running;
 };
@@ -115,6 +125,13 @@ struct cache {
 struct cache *cache_create(struct api *api, const struct id_list *accounts,
 			   long ttl_ms);
 void cache_destroy(struct cache *c);
+
+/*
+ * Sets the one listener of the change feed (changes.h); fn NULL for none.
+ * Called before the cache is used by other threads.
+ */
+void cache_listen(struct cache *c,
+		  void (*fn)(void *arg, const struct change *ch), void *arg);
 
 /* The account with that id, or NULL. */
 struct account *cache_account(struct cache *c, const char *id);
@@ -173,6 +190,23 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 /* Locked; a sync's file changed other than by a listing (a refresh
  * result): see struct freshness.changed. */
 void account_mark_changed(struct account *a);
+
+/*
+ * The account's side of the fetch, for fetch.c alone.  Locked; the
+ * installs take the syncs or policies of list (0 or -ENOMEM); the drop
+ * throws the listing away as its fetch starts, keeping what the change
+ * feed compares; the clear ends a last_error that said why a listing
+ * failed; the wait gives up the lock until a fetch ends.
+ */
+int account_install_listing(struct cache *c, struct account *a,
+			    struct sync_list *list)
+	__attribute__((warn_unused_result));
+int account_install_policies(struct cache *c, struct account *a,
+			     struct policy_list *list)
+	__attribute__((warn_unused_result));
+void account_drop_listing(struct cache *c, struct account *a);
+void account_clear_listing_error(struct account *a);
+void account_wait_fetched(struct account *a);
 
 /* Locked; the next use of the listing fetches it again. */
 void account_expire_listing(struct account *a);

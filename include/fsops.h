@@ -13,8 +13,7 @@
 
 /* What every operation reaches through fuse_get_context()->private_data. */
 struct fsops_context {
-	struct cache *cache;
-	struct api *api;
+	struct cache *cache; /* its api is the one every operation uses */
 	const struct options *opts;
 };
 

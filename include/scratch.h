@@ -49,6 +49,10 @@ struct scratch *scratch_by_serial(const struct scratch_list *l,
 				  uint64_t serial);
 bool scratch_empty(const struct scratch_list *l);
 
+/* Calls fn for each file, newest first, until it returns false. */
+void scratch_each(const struct scratch_list *l,
+		  bool (*fn)(void *arg, struct scratch *s), void *arg);
+
 /*
  * Adds an empty file name (mode & 07777, mtime now), replacing one of the
  * same name.  NULL on ENOMEM.

@@ -25,6 +25,8 @@ struct strmap {
 void strmap_init(struct strmap *m);
 /* Frees the keys and the table (not the values). */
 void strmap_finish(struct strmap *m);
+/* strmap_finish after destroy(value) for every value (destroy frees). */
+void strmap_finish_values(struct strmap *m, void (*destroy)(void *));
 
 void *strmap_get(const struct strmap *m, const char *key);
 /* Inserts or replaces.  0 or -ENOMEM. */

@@ -1,20 +1,16 @@
 /*
- * cache: per-account listings with a TTL and shared fetches (see cache.h).
- *
- * Freshness: a listing is fresh while it is younger than cache_ttl and no
- * SIGUSR1 came since it was fetched.  A caller that finds it stale either
- * fetches (marking the account as fetching, then dropping the lock for
- * the request) or, when a fetch is already under way, waits for that one
- * and takes its result, success or failure alike.  So N readers of an
- * expired listing cost one request, and a failed refresh fails every
- * caller that needed it: expired data is never passed off as fresh.
- *
- * A denial (403) is remembered for the TTL like a listing, so that a
- * forbidden account does not cost a request for every stat.
+ * cache: the account model (see cache.h): each account's listing with
+ * its folder names (namecodec.h), its prebuilt policies, the account's
+ * last_error, and the lock that guards them.  Freshness and fetching
+ * live in fetch.c, per-sync state in syncstate.c, serials in inode.c.
  *
  * Writes replace one sync object in the listing with the API's answer
- * (account_apply_sync) and rebuild the folder names, since a rename can
- * create or end a name collision between two syncs.
+ * (account_apply_sync); a rename rebuilds the folder names, since it can
+ * create or end a name collision between two syncs.  Every change to
+ * what a sync shows is told to the change feed (changes.h).
+ *
+ * Locking: every function on an account but account_lock checks that
+ * its caller holds the lock (account_assert_locked); see lockorder.h.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,30 +26,9 @@
 #include "log.h"
 #include "namecodec.h"
 
-static atomic_uint drop_generation;
-
-void cache_drop_all(void)
-{
-	atomic_fetch_add(&drop_generation, 1);
-}
-
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000 +
-	       (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
 static void mark_changed(struct freshness *f)
 {
 	clock_gettime(CLOCK_MONOTONIC, &f->changed);
-}
-
-bool cache_unchanged_for(const struct freshness *f, long ms)
-{
-	return f->have && elapsed_ms(&f->changed) >= ms;
 }
 
 static struct account *account_create(struct cache *c, const char *id)
@@ -98,17 +73,6 @@ static void prebuilt_free(struct prebuilt_entry *p, size_t count)
 	free(p);
 }
 
-static void free_values(struct strmap *m, void (*destroy)(void *))
-{
-	const char *k;
-	void *v;
-	size_t pos = 0;
-
-	while (strmap_next(m, &pos, &k, &v))
-		destroy(v);
-	strmap_finish(m);
-}
-
 static void account_destroy(struct account *a)
 {
 	if (!a)
@@ -118,8 +82,9 @@ static void account_destroy(struct account *a)
 	strmap_finish(&a->by_id);
 	prebuilt_free(a->prebuilt, a->nprebuilt);
 	strmap_finish(&a->prebuilt_by_folder);
-	free_values(&a->prebuilt_seen, free);
+	strmap_finish_values(&a->prebuilt_seen, free);
 	syncstate_destroy_all(a);
+	changes_mark_finish(&a->mark);
 	free(a->last_error);
 	free(a->seed.body);
 	pthread_mutex_destroy(&a->lock);
@@ -174,6 +139,13 @@ void cache_destroy(struct cache *c)
 	free(c);
 }
 
+void cache_listen(struct cache *c,
+		  void (*fn)(void *arg, const struct change *ch), void *arg)
+{
+	c->feed.fn = fn;
+	c->feed.arg = arg;
+}
+
 struct account *cache_account(struct cache *c, const char *id)
 {
 	size_t i;
@@ -220,8 +192,7 @@ void account_assert_locked(struct account *a)
 #endif
 }
 
-/* Waits for a->fetched, the lock given up meanwhile. */
-static void wait_fetched(struct account *a)
+void account_wait_fetched(struct account *a)
 {
 	owned(a, false);
 	pthread_cond_wait(&a->fetched, &a->lock);
@@ -255,15 +226,18 @@ static int name_entries(struct cache *c, struct account *a)
 	for (i = 0; i < a->count; i++) {
 		struct cache_entry *e = &a->entries[i];
 		bool shared = (uintptr_t)strmap_get(&uses, escaped[i]) > 1;
-		char key[48];
+		char key[48], *old = e->folder;
 
-		free(e->folder);
 		if (namecodec_plain_ok(escaped[i]) && !shared) {
 			e->folder = escaped[i];
 			escaped[i] = NULL;
 		} else {
 			e->folder = namecodec_with_id(escaped[i], e->sync->id);
 		}
+		if (old && e->folder && strcmp(old, e->folder))
+			changes_send(&c->feed, CHANGE_RENAMED, a->id,
+				     e->sync->id, e->folder, old);
+		free(old);
 		if (!e->folder)
 			goto out_free;
 		snprintf(key, sizeof(key), "s:%s", e->sync->id);
@@ -306,12 +280,12 @@ static void find_newest(struct account *a)
 	atomic_store(&a->newest_ns, newest);
 }
 
-/* Locked: replaces the listing with list (whose syncs it takes). */
-static int install_listing(struct cache *c, struct account *a,
-			   struct sync_list *list)
+int account_install_listing(struct cache *c, struct account *a,
+			    struct sync_list *list)
 {
 	struct cache_entry *entries;
 	size_t i;
+	int ret;
 
 	entries = calloc(list->count ? list->count : 1, sizeof(*entries));
 	if (!entries)
@@ -326,7 +300,11 @@ static int install_listing(struct cache *c, struct account *a,
 	a->count = i;
 	mark_changed(&a->listing);
 	find_newest(a);
-	return name_entries(c, a);
+	ret = name_entries(c, a);
+	if (!ret)
+		changes_mark_diff(&a->mark, &c->feed, a->id, a->entries,
+				  a->count);
+	return ret;
 }
 
 /* A short digest of a policy's content, for its first-seen time. */
@@ -344,8 +322,8 @@ static void policy_digest(const struct policy *p, char *out, size_t len)
 	snprintf(out, len, "%016" PRIx64, h);
 }
 
-static int install_policies(struct cache *c, struct account *a,
-			    struct policy_list *list)
+int account_install_policies(struct cache *c, struct account *a,
+			     struct policy_list *list)
 {
 	struct prebuilt_entry *p;
 	struct timespec now;
@@ -405,13 +383,26 @@ static int install_policies(struct cache *c, struct account *a,
 	return 0;
 }
 
-static bool is_fresh(const struct cache *c, const struct freshness *f)
+void account_drop_listing(struct cache *c, struct account *a)
 {
-	if (f->expired || f->drop_generation != atomic_load(&drop_generation))
-		return false;
-	if (!f->have && f->result != -EACCES)
-		return false;
-	return elapsed_ms(&f->at) < c->ttl_ms;
+	account_assert_locked(a);
+	if (changes_mark_take(&a->mark, &c->feed, a->entries, a->count))
+		log_error("out of memory: changes to '%s' go untold", a->id);
+	entries_free(a->entries, a->count);
+	a->entries = NULL;
+	a->count = 0;
+	strmap_finish(&a->by_folder);
+	strmap_finish(&a->by_id);
+}
+
+void account_clear_listing_error(struct account *a)
+{
+	account_assert_locked(a);
+	if (!a->error_from_listing)
+		return;
+	free(a->last_error);
+	a->last_error = NULL;
+	a->error_from_listing = false;
 }
 
 void account_set_error(struct account *a, const struct api_error *e,
@@ -426,216 +417,6 @@ void account_set_error(struct account *a, const struct api_error *e,
 		a->last_error = NULL;
 	a->error_from_listing = from_listing;
 	clock_gettime(CLOCK_REALTIME, &a->error_time);
-}
-
-/* FETCH_SEED: the listing from the mount's seed only, never the API. */
-enum fetch_kind { FETCH_LISTING, FETCH_SEED, FETCH_POLICIES };
-
-/*
- * Unlocked: asks the API, or parses the seed (the mount's first answer)
- * when there is one.  On success the result waits in list or policies.
- */
-static int fetch(struct cache *c, struct account *a, enum fetch_kind kind,
-		 struct api_listing *seed, struct sync_list *list,
-		 struct policy_list *policies, struct api_error *err)
-{
-	if (seed->body)
-		return api_parse_sync_list(seed, list, err);
-	if (kind == FETCH_POLICIES)
-		return api_list_prebuilt(c->api, a->id, policies, err);
-	return api_list_syncs(c->api, a->id, list, err);
-}
-
-/*
- * Locked in and out.  Whether f can be used as it is: 0 when fresh, 1
- * when this caller must fetch it (nobody is), else the -errno every
- * caller gets: a remembered denial, or the failure of the fetch that was
- * under way, which this caller waited for and shares.
- */
-static int await_fresh(const struct cache *c, struct account *a,
-		       const struct freshness *f)
-{
-	unsigned long seq = f->seq;
-	int ret = 1;
-
-	if (is_fresh(c, f)) {
-		ret = f->have ? 0 : f->result; /* a remembered denial */
-	} else if (f->fetching) {
-		while (f->fetching && f->seq == seq)
-			wait_fetched(a);
-		ret = f->result == 0 && f->have ? 0
-		      : f->result		? f->result
-						: -EIO;
-	}
-	return ret;
-}
-
-/*
- * Locked in and out: the seed to parse in place of a request (taken from
- * the account; empty when there is none), and in *gen the drop
- * generation the data will belong to.  A seed from before a drop
- * (SIGUSR1) is thrown away, except by the seeder, whose parse the drop
- * then expires (FETCH_SEED).
- */
-static struct api_listing take_seed(struct account *a, enum fetch_kind kind,
-				    unsigned int *gen)
-{
-	struct api_listing seed = { 0 };
-
-	*gen = atomic_load(&drop_generation);
-	if (kind == FETCH_POLICIES || !a->seed.body)
-		return seed;
-	if (a->seed_generation == *gen || kind == FETCH_SEED) {
-		seed = a->seed;
-		*gen = a->seed_generation; /* the data's */
-	} else {
-		free(a->seed.body);
-	}
-	a->seed.body = NULL;
-	return seed;
-}
-
-/* What one fetch brought, between the request and its installing. */
-struct fetched {
-	struct sync_list list;
-	struct policy_list policies;
-	struct api_error err;
-	unsigned int gen; /* drop generation of the data */
-	bool raced; /* a write landed meanwhile: install it as expired */
-};
-
-/*
- * Locked in and out; the lock is dropped for each request.  A write that
- * lands while the listing is on its way may be older in the listing
- * than in the write's answer: then it asks again rather than show older
- * data over the write (a few times at most, then the listing is taken
- * as expired so that the next use asks again).
- */
-static int fetch_settled(struct cache *c, struct account *a,
-			 enum fetch_kind kind, struct fetched *out)
-{
-	int tries, ret;
-
-	for (tries = 0;; tries++) {
-		unsigned long mutations = a->mutations;
-		struct api_listing seed = take_seed(a, kind, &out->gen);
-
-		account_unlock(a);
-		ret = fetch(c, a, kind, &seed, &out->list, &out->policies,
-			    &out->err);
-		account_lock(a);
-		out->raced = kind != FETCH_POLICIES &&
-			     a->mutations != mutations;
-		if (ret || !out->raced || tries == 2 || kind == FETCH_SEED)
-			break;
-		sync_list_finish(&out->list);
-	}
-	return ret;
-}
-
-/*
- * Locked: takes what the fetch brought (ret its result) into the
- * account, or records why it failed, and wakes those who waited for it.
- * Returns ret as the callers see it.
- */
-static int finish_fetch(struct cache *c, struct account *a,
-			enum fetch_kind kind, struct freshness *f,
-			struct fetched *got, int ret)
-{
-	char line[1024];
-
-	if (!ret)
-		ret = kind != FETCH_POLICIES
-			      ? install_listing(c, a, &got->list)
-			      : install_policies(c, a, &got->policies);
-	clock_gettime(CLOCK_MONOTONIC, &f->at);
-	f->drop_generation = got->gen;
-	f->expired = got->raced;
-	/* only a denial is remembered (see is_fresh) */
-	f->have = !ret;
-	if (!ret && kind != FETCH_POLICIES && a->error_from_listing) {
-		/* the listing works again: its old failure is history */
-		free(a->last_error);
-		a->last_error = NULL;
-		a->error_from_listing = false;
-	}
-	/*
-	 * A folder that cannot be listed must fail its read: a 404 here (an
-	 * account id the API does not know) taken as ENOENT would read as an
-	 * empty folder to readdir(3), and a backup with rsync --delete would
-	 * wipe itself.
-	 */
-	if (ret == -ENOENT)
-		ret = -EIO;
-	if (ret && got->err.failure != API_FAIL_NONE) {
-		account_set_error(a, &got->err, true);
-		log_error("cannot list '%s': %s", a->id,
-			  api_error_format(&got->err, line, sizeof(line)));
-	}
-	f->fetching = false;
-	f->seq++;
-	pthread_cond_broadcast(&a->fetched);
-	return ret;
-}
-
-/*
- * Locked in and out: this caller fetches f for everyone.  The seeder
- * (FETCH_SEED) parses a seed still good and asks the API nothing.
- */
-static int fetch_for_all(struct cache *c, struct account *a,
-			 enum fetch_kind kind, struct freshness *f)
-{
-	struct fetched got = { 0 };
-	int ret;
-
-	if (kind == FETCH_SEED &&
-	    (!a->seed.body ||
-	     a->seed_generation != atomic_load(&drop_generation)))
-		return -EAGAIN;
-	f->fetching = true;
-	if (kind != FETCH_POLICIES) {
-		/*
-		 * Nobody may use an expired listing, so it goes now rather
-		 * than after the new one is parsed: at 10,000 syncs that
-		 * keeps one listing in memory instead of two.
-		 */
-		entries_free(a->entries, a->count);
-		a->entries = NULL;
-		a->count = 0;
-		strmap_finish(&a->by_folder);
-		strmap_finish(&a->by_id);
-	}
-	ret = fetch_settled(c, a, kind, &got);
-	ret = finish_fetch(c, a, kind, f, &got, ret);
-	sync_list_finish(&got.list);
-	policy_list_finish(&got.policies);
-	return ret;
-}
-
-/* Fresh data of that kind with the account locked, or -errno unlocked. */
-static int lock_fresh(struct cache *c, struct account *a, enum fetch_kind kind)
-{
-	struct freshness *f = kind == FETCH_POLICIES ? &a->policies
-						     : &a->listing;
-	int ret;
-
-	account_lock(a);
-	ret = await_fresh(c, a, f);
-	if (ret == 1)
-		ret = fetch_for_all(c, a, kind, f);
-	if (ret)
-		account_unlock(a);
-	return ret;
-}
-
-int cache_lock_listing(struct cache *c, struct account *a)
-{
-	return lock_fresh(c, a, FETCH_LISTING);
-}
-
-int cache_lock_policies(struct cache *c, struct account *a)
-{
-	return lock_fresh(c, a, FETCH_POLICIES);
 }
 
 static struct cache_entry *entry_at(struct account *a, void *v)
@@ -715,6 +496,9 @@ static int replace_sync(struct cache *c, struct account *a,
 	e->sync = s;
 	e->status_len = 0;
 	e->config_len = 0;
+	/* a rename is told next, by name_entries, if the folder moves */
+	changes_send(&c->feed, CHANGE_CHANGED, a->id, s->id, e->folder,
+		     e->folder);
 	if (new_ns < old_ns && old_ns >= atomic_load(&a->newest_ns))
 		find_newest(a);
 	else if (new_ns > atomic_load(&a->newest_ns))
@@ -725,6 +509,7 @@ static int replace_sync(struct cache *c, struct account *a,
 int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 {
 	struct cache_entry *e = account_by_id(a, s->id), *grown;
+	int ret;
 
 	a->mutations++;
 	mark_changed(&a->listing);
@@ -739,7 +524,12 @@ int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	memset(&a->entries[a->count], 0, sizeof(*grown));
 	a->entries[a->count++].sync = s;
 	find_newest(a);
-	return name_entries(c, a);
+	ret = name_entries(c, a);
+	e = &a->entries[a->count - 1];
+	if (!ret)
+		changes_send(&c->feed, CHANGE_ADDED, a->id, e->sync->id,
+			     e->folder, NULL);
+	return ret;
 }
 
 void account_expire_listing(struct account *a)
@@ -760,6 +550,7 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 	mark_changed(&a->listing);
 	i = (size_t)(e - a->entries);
 	inode_forget(&c->inodes, "s:", id);
+	changes_send(&c->feed, CHANGE_REMOVED, a->id, id, NULL, e->folder);
 	sync_destroy(e->sync);
 	free(e->folder);
 	memmove(&a->entries[i], &a->entries[i + 1],
@@ -770,34 +561,4 @@ void account_remove_sync(struct cache *c, struct account *a, const char *id)
 	if (name_entries(c, a))
 		log_error("out of memory naming the syncs of '%s'", a->id);
 	find_newest(a);
-}
-
-void cache_seed_listing(struct account *a, struct api_listing *raw)
-{
-	account_lock(a);
-	free(a->seed.body);
-	a->seed = *raw;
-	a->seed_generation = atomic_load(&drop_generation);
-	raw->body = NULL;
-	account_unlock(a);
-}
-
-static void *parse_seeds(void *arg)
-{
-	struct cache *c = arg;
-	size_t i;
-
-	/* a failure is logged and shown in last_error, as after any fetch;
-	 * the next reader asks the API again */
-	for (i = 0; i < c->naccounts; i++)
-		if (!lock_fresh(c, c->accounts[i], FETCH_SEED))
-			account_unlock(c->accounts[i]);
-	return NULL;
-}
-
-void cache_parse_seeds(struct cache *c)
-{
-	if (!c->seeder_running)
-		c->seeder_running = !pthread_create(&c->seeder, NULL,
-						    parse_seeds, c);
 }

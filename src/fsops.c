@@ -1,19 +1,19 @@
 /*
- * fsops: FUSE high-level operations over the tree (see fsops.h).
+ * fsops: the FUSE adapter (see fsops.h).  Each operation resolves its
+ * path (tree.h), checks who may change what (caller_refusal: only the
+ * mounting user or root, since every change goes out with the mounting
+ * user's token), and hands the work to the module that owns it: open
+ * files and their commits to edit.h, scratch files to scratch.h, mv to
+ * rename.h, folder listings to listdir.h, the kernel's caching to
+ * kcache.h, API changes to writes.h.
  *
- * Reads: open() takes a snapshot of the file's bytes into the open file,
- * so every read of one open sees one consistent version even when the
- * listing is refreshed meanwhile; stat sizes come from the same rendering,
- * so a read returns exactly st_size bytes.  A reader of a file whose
- * content has not changed for a while reads through the page cache (no
- * READ to find the end, none at all for an empty file); everything else
- * is direct_io, so that a size the kernel cached a second ago never cuts
- * a read (kernel_size_holds).  A reader's close sends no FLUSH.
+ * Reads: open() takes a snapshot of the file's bytes into the open file
+ * (edit.h), so every read of one open sees one consistent version even
+ * when the listing is refreshed meanwhile; stat sizes come from the same
+ * rendering, so a read returns exactly st_size bytes.
  *
- * Directory listings carry offsets and READDIRPLUS attributes, so `ls -l`,
- * `find` and `grep -r` cost no LOOKUP per entry.  The kernel's caches are
- * kept at one second (fsops_init) so that the daemon's cache_ttl decides
- * freshness.
+ * Locking: none of its own; a resolved node keeps its account locked
+ * until tree_release, and no operation holds it across an API call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +28,8 @@
 
 #include "edit.h"
 #include "fsops.h"
+#include "kcache.h"
+#include "listdir.h"
 #include "log.h"
 #include "rename.h"
 #include "scratch.h"
@@ -39,24 +41,13 @@ static struct fsops_context *ctx(void)
 	return fuse_get_context()->private_data;
 }
 
-/* How long the kernel trusts what it was told (SPEC: about a second). */
-#define KERNEL_TIMEOUT_MS 1000
-
 static void *fsops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct fsops_context *c = fuse_get_context()->private_data;
 
 	cfg->use_ino = 1;
-	cfg->entry_timeout = KERNEL_TIMEOUT_MS / 1000.0;
-	cfg->attr_timeout = KERNEL_TIMEOUT_MS / 1000.0;
-	cfg->negative_timeout = KERNEL_TIMEOUT_MS / 1000.0;
-	cfg->kernel_cache = 0;
 	cfg->hard_remove = 1;
-	/*
-	 * Attributes with every entry, not only on the first request of a
-	 * folder: a walk stats everything it lists.
-	 */
-	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	kcache_configure(conn, cfg);
 	/* the daemon runs now (after any fork): threads may start */
 	cache_parse_seeds(c->cache);
 	return c;
@@ -99,187 +90,12 @@ static int fsops_getattr(const char *path, struct stat *st,
 	return ret;
 }
 
-/*
- * One READDIR(PLUS) request being answered.  Entries carry offsets
- * (entry k has offset k + 1, the offset of the one after it): only in
- * that mode does libfuse hand the kernel each entry's attributes, so
- * that `ls -l`, `find` and `grep -r` need no LOOKUP per entry.
- */
-struct dir_fill {
-	void *buf;
-	fuse_fill_dir_t filler;
-	off_t from; /* the first entry this request returns */
-	off_t next; /* the number of the entry being added */
-};
-
-/* Adds the next entry (n NULL for "." and ".."); false once full. */
-static bool dir_add(struct dir_fill *d, const char *name, const struct node *n)
-{
-	off_t off = ++d->next;
-	struct stat st;
-
-	if (off <= d->from)
-		return true; /* returned by an earlier request */
-	if (!n)
-		return !d->filler(d->buf, name, NULL, off, 0);
-	tree_stat(ctx()->cache, n, &st);
-	adjust_for_ro(&st);
-	return !d->filler(d->buf, name, &st, off, FUSE_FILL_DIR_PLUS);
-}
-
-/* Skips what earlier requests returned of a run of count entries;
- * returns the index of the first one still to add. */
-static size_t dir_skip(struct dir_fill *d, size_t count)
-{
-	size_t skip = d->from > d->next ? (size_t)(d->from - d->next) : 0;
-
-	if (skip > count)
-		skip = count;
-	d->next += (off_t)skip;
-	return skip;
-}
-
-static int list_root(struct dir_fill *d)
-{
-	struct cache *c = ctx()->cache;
-	struct node stats = { .kind = NODE_STATS, .api = c->api };
-	size_t i;
-
-	if (!dir_add(d, TREE_STATS_NAME, &stats))
-		return 0;
-	for (i = 0; i < c->naccounts; i++) {
-		struct node n = { .kind = NODE_ACCOUNT,
-				  .account = c->accounts[i] };
-
-		if (!dir_add(d, c->accounts[i]->id, &n))
-			break;
-	}
-	return 0;
-}
-
-static int list_account(struct account *a, struct dir_fill *d)
-{
-	struct node n = { .account = a };
-	size_t i;
-	int ret = cache_lock_listing(ctx()->cache, a);
-
-	if (ret)
-		return ret;
-	n.kind = NODE_ACCOUNT_ERROR;
-	if (!dir_add(d, "last_error", &n))
-		goto out_unlock;
-	n.kind = NODE_POLICIES;
-	if (!dir_add(d, "policies", &n))
-		goto out_unlock;
-	n.kind = NODE_SYNC;
-	/* a folder of 10,000 syncs takes hundreds of requests: no rescans */
-	for (i = dir_skip(d, a->count); i < a->count; i++) {
-		n.entry = &a->entries[i];
-		if (!dir_add(d, n.entry->folder, &n))
-			break;
-	}
-out_unlock:
-	account_unlock(a);
-	return 0;
-}
-
-static int list_policies(struct account *a, struct dir_fill *d)
-{
-	struct node n = { .account = a, .kind = NODE_POLICY };
-	size_t i;
-	int ret = cache_lock_policies(ctx()->cache, a);
-
-	if (ret)
-		return ret;
-	for (i = dir_skip(d, a->nprebuilt); i < a->nprebuilt; i++) {
-		n.prebuilt = &a->prebuilt[i];
-		if (!dir_add(d, n.prebuilt->folder, &n))
-			break;
-	}
-	account_unlock(a);
-	return 0;
-}
-
-static int list_policy(struct node *dir, struct dir_fill *d)
-{
-	struct node n = *dir;
-	int f;
-
-	n.kind = NODE_POLICY_FILE;
-	for (f = 0; f < POLICY_FILE_COUNT; f++) {
-		n.policy_file = f;
-		if (!dir_add(d, tree_policy_file_name(f), &n))
-			break;
-	}
-	return 0;
-}
-
-static int list_sync(struct node *dir, struct dir_fill *d)
-{
-	struct node n = *dir;
-	struct scratch_list *l;
-	int f;
-
-	n.kind = NODE_FIELD;
-	for (f = 0; f < FIELD_COUNT; f++) {
-		n.field = f;
-		/* unlinked on this mount: gone until created again */
-		if (account_field_unlinked(dir->account, dir->entry->sync->id,
-					   f)) {
-			d->next++; /* keeps every entry's offset where it was */
-			continue;
-		}
-		if (!dir_add(d, field_name(f), &n))
-			return 0;
-	}
-	l = account_scratch(dir->account, dir->entry->sync->id, false);
-	n.kind = NODE_SCRATCH;
-	for (n.scratch = l ? l->head : NULL; n.scratch;
-	     n.scratch = n.scratch->next)
-		if (!dir_add(d, n.scratch->name, &n))
-			break;
-	return 0;
-}
-
 static int fsops_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			 off_t offset, struct fuse_file_info *fi,
 			 enum fuse_readdir_flags flags)
 {
-	struct dir_fill d = { .buf = buf, .filler = filler, .from = offset };
-	struct node n;
-	int ret = tree_resolve(ctx()->cache, path, &n);
-
-	if (ret)
-		return ret;
-	if (!dir_add(&d, ".", NULL) || !dir_add(&d, "..", NULL))
-		goto out_release;
-	switch (n.kind) {
-	case NODE_ROOT:
-		ret = list_root(&d);
-		break;
-	case NODE_ACCOUNT:
-		ret = list_account(n.account, &d);
-		break;
-	case NODE_POLICIES: {
-		/* the folder resolved without the policies: fetch them now */
-		struct account *a = n.account;
-
-		tree_release(&n);
-		return list_policies(a, &d);
-	}
-	case NODE_POLICY:
-		ret = list_policy(&n, &d);
-		break;
-	case NODE_SYNC:
-		ret = list_sync(&n, &d);
-		break;
-	default:
-		ret = -ENOTDIR;
-		break;
-	}
-out_release:
-	tree_release(&n);
-	return ret;
+	return listdir_fill(ctx()->cache, ctx()->opts->read_only, path, buf,
+			    filler, offset);
 }
 
 /*
@@ -295,6 +111,14 @@ static int caller_refusal(void)
 	if (ctx()->opts->read_only)
 		return -EROFS;
 	return uid == 0 || uid == getuid() ? 0 : -EACCES;
+}
+
+/* Resolves path for a change by the caller (tree_resolve's locking). */
+static int resolve_to_change(const char *path, struct node *n)
+{
+	int ret = caller_refusal();
+
+	return ret ? ret : tree_resolve(ctx()->cache, path, n);
 }
 
 /* Why a write to n is refused, or 0 when it may be written. */
@@ -314,39 +138,11 @@ static int write_refusal(const struct node *n)
 	return -EACCES;
 }
 
-/*
- * Whether a reader of n may go through the kernel's page cache, which
- * saves the READ round trip that finds the end of the file (and the only
- * one of an empty file).  The kernel cuts such reads at the size it was
- * told, up to KERNEL_TIMEOUT_MS ago: that is the snapshot's size when
- * nothing n shows has changed since (struct freshness.changed).  The
- * margin covers answers computed just before a change and delivered
- * after it.  Scratch files and the account's last_error stay direct.
- */
-static bool kernel_size_holds(const struct node *n)
-{
-	const long settled_ms = 2 * KERNEL_TIMEOUT_MS;
-
-	if (n->kind == NODE_POLICY_FILE)
-		return cache_unchanged_for(&n->account->policies, settled_ms);
-	return n->kind == NODE_FIELD &&
-	       cache_unchanged_for(&n->account->listing, settled_ms);
-}
-
 /* Gives an open file to the kernel. */
 static void hand_out(struct fuse_file_info *fi, struct open_file *of)
 {
 	fi->fh = (uintptr_t)of;
-	/* a reader's close has nothing to send: no FLUSH round trip */
-	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
-	/*
-	 * Everything else is direct_io: reads and writes come here rather
-	 * than from the page cache and are not cut at a size the kernel
-	 * cached a second ago, so a file whose content just changed never
-	 * reads truncated or stale.  keep_cache stays off: each open reads
-	 * its own snapshot.
-	 */
-	fi->direct_io = !edit_page_cache(of);
+	kcache_open_flags(fi, edit_page_cache(of));
 }
 
 static int fsops_open(const char *path, struct fuse_file_info *fi)
@@ -364,7 +160,7 @@ static int fsops_open(const char *path, struct fuse_file_info *fi)
 	}
 	if (writing && (ret = write_refusal(&n)))
 		goto out_release;
-	ret = edit_open(&n, fi->flags, kernel_size_holds(&n), &of);
+	ret = edit_open(&n, fi->flags, kcache_size_holds(&n), &of);
 	if (!ret)
 		hand_out(fi, of);
 
@@ -486,11 +282,8 @@ static int fsops_truncate(const char *path, off_t size,
 static int fsops_unlink(const char *path)
 {
 	struct node n;
-	int ret = caller_refusal();
+	int ret = resolve_to_change(path, &n);
 
-	if (ret)
-		return ret;
-	ret = tree_resolve(ctx()->cache, path, &n);
 	if (ret)
 		return ret;
 	if (n.kind == NODE_SCRATCH) {
@@ -552,11 +345,8 @@ static int fsops_rmdir(const char *path)
 	};
 	char id[40];
 	struct node n;
-	int ret = caller_refusal();
+	int ret = resolve_to_change(path, &n);
 
-	if (ret)
-		return ret;
-	ret = tree_resolve(c->cache, path, &n);
 	if (ret)
 		return ret;
 	if (n.kind != NODE_SYNC)
@@ -586,11 +376,8 @@ static int attribute_change(const char *path, const mode_t *mode,
 			    const struct timespec *mtime)
 {
 	struct node n;
-	int ret = caller_refusal();
+	int ret = resolve_to_change(path, &n);
 
-	if (ret)
-		return ret;
-	ret = tree_resolve(ctx()->cache, path, &n);
 	if (ret)
 		return ret;
 	if (n.kind == NODE_SCRATCH) {

@@ -231,6 +231,7 @@ int main(int argc, char *argv[])
 	struct id_list accounts = { 0 };
 	struct api_listing first = { 0 };
 	struct fsops_context context = { 0 };
+	struct api *api = NULL;
 	struct journal *journal = NULL;
 	struct options opts;
 	int ret = 1;
@@ -266,15 +267,14 @@ int main(int argc, char *argv[])
 		goto out_options;
 	}
 	context.opts = &opts;
-	context.api = make_api(&opts);
-	if (!context.api)
+	api = make_api(&opts);
+	if (!api)
 		goto out_http;
-	if (first_call(context.api, &opts, &accounts, &first))
+	if (first_call(api, &opts, &accounts, &first))
 		goto out_api;
 	if (open_journal(&opts, &journal))
 		goto out_api;
-	context.cache = cache_create(context.api, &accounts,
-				     opts.cache_ttl * 1000L);
+	context.cache = cache_create(api, &accounts, opts.cache_ttl * 1000L);
 	if (!context.cache)
 		goto out_api;
 	if (first.body && accounts.count)
@@ -296,7 +296,7 @@ int main(int argc, char *argv[])
 out_api:
 	writes_set_journal(NULL);
 	journal_destroy(journal);
-	api_destroy(context.api);
+	api_destroy(api);
 out_http:
 	http_global_cleanup();
 out_options:

@@ -34,38 +34,70 @@ void scratch_list_finish(struct scratch_list *l)
 }
 
 /*
- * The one walk of the list: the link that points at the file named name
- * (or, name NULL, with that serial, or, both unset, that is s), else
- * NULL.
+ * The one walk of the list: the link that points at the first file for
+ * which stop(file, key) holds, or NULL.
  */
-static struct scratch **link_to(const struct scratch_list *l, const char *name,
-				uint64_t serial, const struct scratch *s)
+static struct scratch **walk(const struct scratch_list *l,
+			     bool (*stop)(struct scratch *s, const void *key),
+			     const void *key)
 {
 	struct scratch **p;
 
 	if (!l)
 		return NULL;
-	for (p = (struct scratch **)&l->head; *p; p = &(*p)->next) {
-		if (name ? !strcmp((*p)->name, name)
-		    : s	 ? *p == s
-			 : (*p)->serial == serial)
+	for (p = (struct scratch **)&l->head; *p; p = &(*p)->next)
+		if (stop(*p, key))
 			return p;
-	}
 	return NULL;
+}
+
+static bool named(struct scratch *s, const void *name)
+{
+	return !strcmp(s->name, name);
+}
+
+static bool numbered(struct scratch *s, const void *serial)
+{
+	return s->serial == *(const uint64_t *)serial;
+}
+
+static bool same(struct scratch *s, const void *other)
+{
+	return s == other;
+}
+
+struct each {
+	bool (*fn)(void *arg, struct scratch *s);
+	void *arg;
+};
+
+static bool each_stops(struct scratch *s, const void *each)
+{
+	const struct each *e = each;
+
+	return !e->fn(e->arg, s);
 }
 
 struct scratch *scratch_find(const struct scratch_list *l, const char *name)
 {
-	struct scratch **p = link_to(l, name, 0, NULL);
+	struct scratch **p = walk(l, named, name);
 
 	return p ? *p : NULL;
 }
 
 struct scratch *scratch_by_serial(const struct scratch_list *l, uint64_t serial)
 {
-	struct scratch **p = link_to(l, NULL, serial, NULL);
+	struct scratch **p = walk(l, numbered, &serial);
 
 	return p ? *p : NULL;
+}
+
+void scratch_each(const struct scratch_list *l,
+		  bool (*fn)(void *arg, struct scratch *s), void *arg)
+{
+	struct each e = { fn, arg };
+
+	(void)walk(l, each_stops, &e);
 }
 
 bool scratch_empty(const struct scratch_list *l)
@@ -75,7 +107,7 @@ bool scratch_empty(const struct scratch_list *l)
 
 void scratch_remove(struct scratch_list *l, struct scratch *s)
 {
-	struct scratch **p = s ? link_to(l, NULL, 0, s) : NULL;
+	struct scratch **p = s ? walk(l, same, s) : NULL;
 
 	if (!p)
 		return;

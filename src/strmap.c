@@ -135,3 +135,14 @@ int strmap_next(const struct strmap *m, size_t *pos, const char **key,
 	}
 	return 0;
 }
+
+void strmap_finish_values(struct strmap *m, void (*destroy)(void *))
+{
+	const char *k;
+	void *v;
+	size_t pos = 0;
+
+	while (strmap_next(m, &pos, &k, &v))
+		destroy(v);
+	strmap_finish(m);
+}

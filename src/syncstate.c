@@ -38,15 +38,14 @@ static void state_destroy(struct sync_state *st)
 	free(st);
 }
 
+static void state_destroy_void(void *st)
+{
+	state_destroy(st);
+}
+
 void syncstate_destroy_all(struct account *a)
 {
-	const char *k;
-	void *v;
-	size_t pos = 0;
-
-	while (strmap_next(&a->states, &pos, &k, &v))
-		state_destroy(v);
-	strmap_finish(&a->states);
+	strmap_finish_values(&a->states, state_destroy_void);
 }
 
 void syncstate_forget(struct account *a, const char *sync_id)

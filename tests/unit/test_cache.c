@@ -319,6 +319,64 @@ static void open_file_should_send_on_commit_only_what_changed(void)
 	cache_destroy(c);
 }
 
+/* What the change feed told, one line per change: "KIND id old>new". */
+static char told[2048];
+
+static void listen_to(void *arg, const struct change *ch)
+{
+	static const char *const kinds[] = { "added", "removed", "renamed",
+					     "changed" };
+	size_t n = strlen(told);
+
+	CHECK(arg == told);
+	snprintf(told + n, sizeof(told) - n, "%s %.8s %s>%s\n", kinds[ch->kind],
+		 ch->sync_id, ch->old_folder ? ch->old_folder : "-",
+		 ch->folder ? ch->folder : "-");
+}
+
+static void change_feed_should_tell_what_changed(void)
+{
+	struct cache *c;
+	struct account *a;
+	struct sync_base base;
+
+	emulator_reset(seed);
+	c = make_cache();
+	a = cache_account(c, ACCOUNT);
+	cache_listen(c, listen_to, told);
+	told[0] = '\0';
+	CHECK(cache_lock_listing(c, a) == 0);
+	account_unlock(a);
+	CHECK(strstr(told, "added 11111111 ->alpha\n"));
+	CHECK(strstr(told, "added 22222222 ->beta\n"));
+	/* a write lands */
+	told[0] = '\0';
+	base_of(c, ALPHA, FIELD_DESCRIPTION, &base);
+	CHECK(writes_save(c, a, ALPHA, FIELD_DESCRIPTION, "x\n", 2, &base) ==
+	      0);
+	CHECK_STR(told, "changed 11111111 alpha>alpha\n");
+	told[0] = '\0';
+	CHECK(writes_rename(c, a, BETA, "gamma") == 0);
+	CHECK_STR(told, "changed 22222222 beta>beta\n"
+			"renamed 22222222 beta>gamma\n");
+	/* a listing fetched again, compared with the one it replaces */
+	free(emulator_control("DELETE", "accounts/" ACCOUNT "/syncs/" ALPHA,
+			      NULL));
+	server_patch(BETA, "{\"description\":\"theirs\"}");
+	free(emulator_control(
+		"POST", "accounts/" ACCOUNT "/syncs",
+		"{\"id\":\"33333333-3333-4333-8333-333333333333\","
+		"\"name\":\"delta\"}"));
+	told[0] = '\0';
+	cache_drop_all();
+	CHECK(cache_lock_listing(c, a) == 0);
+	account_unlock(a);
+	CHECK(strstr(told, "removed 11111111 alpha>-\n"));
+	CHECK(strstr(told, "changed 22222222 gamma>gamma\n"));
+	CHECK(strstr(told, "added 33333333 ->delta\n"));
+	cache_destroy(c);
+}
+
 /* Whether fn, run in a child, dies of abort(). */
 static bool aborts(void (*fn)(struct cache *), struct cache *c)
 {
@@ -390,6 +448,7 @@ int main(void)
 	RUN(renamed_into_a_shared_name_both_folders_should_carry_ids);
 	RUN(open_file_should_send_on_commit_only_what_changed);
 	RUN(lock_order_should_be_checked);
+	RUN(change_feed_should_tell_what_changed);
 	ret = RUN_SUMMARY();
 	api_destroy(api);
 	emulator_stop();

@@ -65,10 +65,33 @@ static void scratch_bytes_should_behave_as_on_disk(void)
 	scratch_list_finish(&l);
 }
 
+static bool collect(void *arg, struct scratch *s)
+{
+	char *names = arg;
+	size_t n = strlen(names);
+
+	snprintf(names + n, 16 - n, "%s", s->name);
+	return n + 1 < 2; /* stops after the second */
+}
+
+static void scratch_each_should_stop_when_told(void)
+{
+	struct scratch_list l = { 0 };
+	char names[16] = "";
+
+	CHECK(scratch_add(&l, "a", 0644) && scratch_add(&l, "b", 0644) &&
+	      scratch_add(&l, "c", 0644));
+	scratch_each(&l, collect, names);
+	CHECK_STR(names, "cb"); /* newest first */
+	scratch_each(NULL, collect, names);
+	scratch_list_finish(&l);
+}
+
 int main(void)
 {
 	RUN(scratch_should_be_found_by_name_and_serial);
 	RUN(scratch_add_and_rename_should_replace_a_namesake);
 	RUN(scratch_bytes_should_behave_as_on_disk);
+	RUN(scratch_each_should_stop_when_told);
 	return RUN_SUMMARY();
 }
