@@ -280,6 +280,29 @@ static int cut_torn_tail(int fd, off_t size, const char *path)
 	return fdatasync(fd) ? -errno : 0;
 }
 
+/*
+ * Whether an existing file is a journal: empty, or its first line starts
+ * as every line this module writes.  Anything else (a wrong path) is
+ * refused rather than appended to, or cut by cut_torn_tail.
+ */
+static int check_is_journal(int fd, off_t size, char *why, size_t whylen)
+{
+	static const char start[] = "{\"time\":\"";
+	char buf[sizeof(start) - 1];
+
+	if (size == 0)
+		return 0;
+	if (size < (off_t)sizeof(buf) ||
+	    pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+	    memcmp(buf, start, sizeof(buf))) {
+		snprintf(why, whylen,
+			 "not a catsyncfs journal (its first "
+			 "line is not a journal line)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Whether one more line could be stored: room for a block past the end. */
 static int probe_space(int fd, off_t size)
 {
@@ -335,15 +358,22 @@ int journal_open(const char *path, struct journal **out, char *why,
 	ret = make_parents(j->path, why, whylen);
 	if (ret)
 		goto out_free;
-	j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC,
+	j->fd = open(j->path,
+		     O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
+			     O_NOFOLLOW,
 		     0600);
 	if (j->fd >= 0)
 		created = true;
 	else if (errno == EEXIST)
-		j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+		j->fd = open(j->path,
+			     O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (j->fd < 0) {
 		ret = -errno;
-		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		snprintf(why, whylen, "%s%s",
+			 errno == ELOOP ? "a symbolic link is not followed: "
+					: "cannot open: ",
+			 errno == ELOOP ? "give the file itself"
+					: strerror(errno));
 		goto out_free;
 	}
 	if (fstat(j->fd, &st)) {
@@ -356,6 +386,23 @@ int journal_open(const char *path, struct journal **out, char *why,
 		snprintf(why, whylen, "not a regular file");
 		goto out_free;
 	}
+	/*
+	 * A file someone else made (in /tmp, say) could be read by them, or
+	 * fed forged lines that an undo would replay: only the mounting
+	 * user's own private file is used.
+	 */
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		ret = -EACCES;
+		snprintf(why, whylen,
+			 st.st_uid != geteuid()
+				 ? "owned by another user"
+				 : "readable or writable by group or others; "
+				   "chmod 600 it");
+		goto out_free;
+	}
+	ret = check_is_journal(j->fd, st.st_size, why, whylen);
+	if (ret)
+		goto out_free;
 	if (flock(j->fd, LOCK_EX)) {
 		ret = -errno;
 		snprintf(why, whylen, "cannot lock: %s", strerror(errno));

@@ -6,7 +6,9 @@
  * a token file that group or others can read is refused: a world-readable
  * API token is a leak waiting to happen.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +31,9 @@ enum {
 	KEY_FOREGROUND,
 	KEY_DEBUG,
 	KEY_RO,
+	KEY_CACHE_TTL,
+	KEY_TIMEOUT,
+	KEY_RETRIES,
 };
 
 #define OPT(t, p)                                                              \
@@ -39,8 +44,9 @@ enum {
 static const struct fuse_opt option_spec[] = {
 	OPT("token_file=%s", token_file), OPT("api_url=%s", api_url),
 	OPT("account=%s", account), OPT("cafile=%s", cafile),
-	OPT("cache_ttl=%d", cache_ttl), OPT("timeout=%d", timeout),
-	OPT("retries=%d", retries), OPT("rate_limit=%s", rate_limit),
+	FUSE_OPT_KEY("cache_ttl=", KEY_CACHE_TTL),
+	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
+	FUSE_OPT_KEY("retries=", KEY_RETRIES), OPT("rate_limit=%s", rate_limit),
 	OPT("default_destination_type=%s", default_destination_type),
 	OPT("default_update_mode=%s", default_update_mode),
 	OPT("delete_destination", delete_destination),
@@ -65,12 +71,38 @@ static bool is_mount_only_option(const char *opt)
 	};
 	const char *const *n;
 
-	if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8))
+	/* "" from a stray comma ("account=ID,") is nothing at all */
+	if (!*opt || !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8))
 		return true;
 	for (n = names; *n; n++)
 		if (!strcmp(opt, *n))
 			return true;
 	return false;
+}
+
+/*
+ * "name=N" into *out: a whole decimal number and nothing else, so that
+ * "timeout=5m" is an error rather than 5 seconds.  The range is checked
+ * once every option is read.
+ */
+static int parse_number(const char *arg, int *out)
+{
+	const char *value = strchr(arg, '=') + 1;
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (!*value || *end ||
+	    !(isdigit((unsigned char)*value) || *value == '-')) {
+		fprintf(stderr, "catsyncfs: %.*s='%s' is not a whole number\n",
+			(int)(value - arg - 1), arg, value);
+		return -1;
+	}
+	if (errno || n < INT_MIN || n > INT_MAX)
+		n = n < 0 ? INT_MIN : INT_MAX; /* the range check names it */
+	*out = (int)n;
+	return 0;
 }
 
 static int on_option(void *data, const char *arg, int key,
@@ -112,6 +144,12 @@ static int on_option(void *data, const char *arg, int key,
 	case KEY_RO:
 		opts->read_only = true;
 		return 1; /* libfuse sees it too: the kernel refuses writes */
+	case KEY_CACHE_TTL:
+		return parse_number(arg, &opts->cache_ttl);
+	case KEY_TIMEOUT:
+		return parse_number(arg, &opts->timeout);
+	case KEY_RETRIES:
+		return parse_number(arg, &opts->retries);
 	default:
 		return 1;
 	}
@@ -250,10 +288,13 @@ static int read_token_file(struct options *opts)
  */
 static void take_from_environment(const char *name)
 {
-	char *value = getenv(name);
+	size_t len = strlen(name);
+	char **e;
 
-	if (value)
-		explicit_bzero(value, strlen(value));
+	/* every entry of that name: a crafted environment may hold two */
+	for (e = environ; *e; e++)
+		if (!strncmp(*e, name, len) && (*e)[len] == '=')
+			explicit_bzero(*e + len + 1, strlen(*e + len + 1));
 	unsetenv(name);
 }
 

@@ -270,6 +270,8 @@ def test_a_rotated_token_file_is_read_again_after_a_403(tmp_path):
     ("timeout=0", "timeout=0 is out of range: it takes 1 to 3600 seconds"),
     ("retries=1000", "retries=1000 is out of range: it takes 0 to 10"),
     ("cache_ttl=-1", "cache_ttl=-1 is out of range: it takes 0 to 86400 seconds"),
+    ("timeout=5m", "timeout='5m' is not a whole number"),
+    ("cache_ttl=0x10", "cache_ttl='0x10' is not a whole number"),
 ])
 def test_a_range_error_names_its_option_and_range(emulator, option, words):
     code, out, _ = run_mount_command(emulator, option, token=emulator.token)

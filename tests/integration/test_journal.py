@@ -319,12 +319,14 @@ def test_kill_9_during_a_burst_of_saves_leaves_only_whole_lines(emulator, tmp):
 
 def test_a_torn_last_line_is_cut_off_at_start(emulator, tmp):
     path = os.path.join(tmp, "journal.jsonl")
-    whole = json.dumps({"op": "edit"}) + "\n"
+    first = {"time": "2026-12-04T00:00:00.000Z", "op": "edit"}
+    whole = json.dumps(first, separators=(",", ":")) + "\n"
     with open(path, "w") as f:
         f.write(whole + '{"time":"2026-')
+    os.chmod(path, 0o600)   # a journal must be private, as it makes them
     with Mount(emulator, f"journal={path}", accounts=[ACCOUNT_1]) as m:
         write_close(m.path(ACCOUNT_1, "prod-vpcs", "description"), b"d\n")
         assert "cut off a torn last line" in m.log()
     got = lines(path)
-    assert got[0] == {"op": "edit"} and got[1]["after"] == {"description": "d"}
+    assert got[0] == first and got[1]["after"] == {"description": "d"}
     assert len(got) == 2

@@ -101,14 +101,14 @@ static void journal_should_cut_a_torn_last_line(void)
 {
 	char path[256], why[256];
 	struct journal *j = NULL;
-	const char *whole = "{\"op\":\"edit\"}\n";
+	const char *whole = "{\"time\":\"2026-12-04T00:00:00.000Z\"}\n";
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/torn.jsonl", tmpdir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0);
 	CHECK(write(fd, whole, strlen(whole)) == (ssize_t)strlen(whole));
-	CHECK(write(fd, "{\"op\":\"ed", 9) == 9);
+	CHECK(write(fd, "{\"time\":\"20", 11) == 11);
 	close(fd);
 	CHECK(journal_open(path, &j, why, sizeof(why)) == 0);
 	journal_destroy(j);
@@ -116,11 +116,36 @@ static void journal_should_cut_a_torn_last_line(void)
 
 	/* a file that is all torn is emptied */
 	fd = open(path, O_WRONLY | O_TRUNC);
-	CHECK(fd >= 0 && write(fd, "{\"op", 4) == 4);
+	CHECK(fd >= 0 && write(fd, "{\"time\":\"20", 11) == 11);
 	close(fd);
 	CHECK(journal_open(path, &j, why, sizeof(why)) == 0);
 	journal_destroy(j);
 	CHECK_STR(slurp(path), "");
+}
+
+static void journal_should_refuse_a_file_that_is_not_one(void)
+{
+	char path[256], why[256] = "";
+	struct journal *j = NULL;
+	const char *notes = "my notes, no final newline";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/notes.txt", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 &&
+	      write(fd, notes, strlen(notes)) == (ssize_t)strlen(notes));
+	close(fd);
+	CHECK(journal_open(path, &j, why, sizeof(why)) == -EINVAL);
+	CHECK(strstr(why, "not a catsyncfs journal") != NULL);
+	CHECK_STR(slurp(path), notes); /* nothing cut */
+
+	/* someone else's, or a shared one: refused */
+	snprintf(path, sizeof(path), "%s/shared.jsonl", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	close(fd);
+	CHECK(chmod(path, 0666) == 0);
+	CHECK(journal_open(path, &j, why, sizeof(why)) == -EACCES);
+	CHECK(strstr(why, "chmod 600") != NULL);
 }
 
 static void journal_should_refuse_a_bad_path(void)
@@ -170,6 +195,7 @@ int main(void)
 	RUN(journal_should_escape_strings);
 	RUN(journal_should_create_private_file_and_folders);
 	RUN(journal_should_cut_a_torn_last_line);
+	RUN(journal_should_refuse_a_file_that_is_not_one);
 	RUN(journal_should_refuse_a_bad_path);
 	RUN(journal_should_default_to_xdg_state_home);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
