@@ -573,9 +573,15 @@ static void learn(struct budget *b, const struct budget_slot *slot,
 	if (v->has_remaining) {
 		reset_s = v->reset_s < BUDGET_MAX_RESET_S ? v->reset_s
 							  : BUDGET_MAX_RESET_S;
-		/* a reset beyond the server's own window is not believed */
+		/*
+		 * A reset beyond the server's own window is not believed, nor,
+		 * when it names none, beyond ours: a wrong header must not
+		 * hold every call back for an hour.
+		 */
 		if (v->has_policy && v->window_s > 0 && reset_s > v->window_s)
 			reset_s = v->window_s;
+		else if (!v->has_policy && reset_s > b->window_ms / 1000)
+			reset_s = b->window_ms / 1000;
 		b->srv_known = true;
 		b->srv_seq = slot->seq;
 		/* what else is in flight may not be counted yet: assume not */

@@ -227,6 +227,25 @@ static void server_figures_should_pace_writes(void)
 	budget_destroy(b);
 }
 
+static void a_reset_without_a_policy_should_not_outlast_our_window(void)
+{
+	struct budget *b = budget_create(1000, 1);
+	const struct budget_answer spent = {
+		.method = "GET",
+		.status = 200,
+		.ratelimit = "\"default\";r=0;t=3600",
+		.retry_after_ms = -1,
+	};
+	long started;
+
+	/* nothing left "for an hour", but no window named: ours, 1 s */
+	one_request(b, BUDGET_WRITE, &spent);
+	started = now_ms();
+	one_request(b, BUDGET_READ, &ok_get);
+	CHECK(now_ms() - started < 3000);
+	budget_destroy(b);
+}
+
 static void a_429_should_stop_everyone_until_retry_after(void)
 {
 	struct budget *b = budget_create(1000, 60);
@@ -321,6 +340,7 @@ int main(void)
 	RUN(a_pair_should_take_its_write_slot_with_it);
 	RUN(an_unused_pair_slot_should_come_back);
 	RUN(server_figures_should_pace_writes);
+	RUN(a_reset_without_a_policy_should_not_outlast_our_window);
 	RUN(a_429_should_stop_everyone_until_retry_after);
 	RUN(a_waiting_read_should_go_before_waiting_writes);
 	RUN(stats_should_render_as_json);
