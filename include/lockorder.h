@@ -16,9 +16,10 @@
  *      mutexes (inode.c, edit.c): held for a table operation only,
  *      taking nothing under them.
  *
- * Also outside this order, taking nothing while held: the request
- * budget's and the HTTP handle pool's own mutexes (budget.c, http.c),
- * the journal's (journal.c), the token file's (token_file.c).
+ * Also outside this order, each a leaf that takes nothing while held:
+ * the request budget's (budget.c), the HTTP handle pool's and the
+ * shared DNS/TLS caches' (http.c), the credentials' (api.c) and the
+ * journal's (journal.c).  They are taken under any of the above.
  *
  * The check: each thread keeps the set of levels it holds; acquiring a
  * level at or below one already held, or calling the API

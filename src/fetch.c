@@ -113,15 +113,15 @@ static struct api_listing take_seed(struct account *a, enum fetch_kind kind,
 	struct api_listing seed = { 0 };
 
 	*gen = atomic_load(&drop_generation);
-	if (kind == FETCH_POLICIES || !a->seed.body)
-		return seed;
-	if (a->seed_generation == *gen || kind == FETCH_SEED) {
-		seed = a->seed;
-		*gen = a->seed_generation; /* the data's */
-	} else {
-		free(a->seed.body);
+	if (kind != FETCH_POLICIES && a->seed.body) {
+		if (a->seed_generation == *gen || kind == FETCH_SEED) {
+			seed = a->seed;
+			*gen = a->seed_generation; /* the data's */
+		} else {
+			free(a->seed.body);
+		}
+		a->seed.body = NULL;
 	}
-	a->seed.body = NULL;
 	return seed;
 }
 
@@ -216,8 +216,10 @@ static int fetch_for_all(struct cache *c, struct account *a,
 
 	if (kind == FETCH_SEED &&
 	    (!a->seed.body ||
-	     a->seed_generation != atomic_load(&drop_generation)))
-		return -EAGAIN;
+	     a->seed_generation != atomic_load(&drop_generation))) {
+		ret = -EAGAIN;
+		goto out;
+	}
 	f->fetching = true;
 	if (kind != FETCH_POLICIES) {
 		/*
@@ -232,6 +234,8 @@ static int fetch_for_all(struct cache *c, struct account *a,
 	ret = finish_fetch(c, a, kind, f, &got, ret);
 	sync_list_finish(&got.list);
 	policy_list_finish(&got.policies);
+
+out:
 	return ret;
 }
 
