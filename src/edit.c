@@ -197,11 +197,15 @@ int edit_open(const struct node *n, int flags, bool page_cache,
 	int ret = 0;
 
 	*out = NULL;
-	if (n->kind == NODE_SCRATCH && !n->scratch)
-		return -ENOENT;
+	if (n->kind == NODE_SCRATCH && !n->scratch) {
+		ret = -ENOENT;
+		goto out;
+	}
 	of = open_file_create(n, flags);
-	if (!of)
-		return -ENOMEM;
+	if (!of) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (n->kind == NODE_SCRATCH) {
 		if (flags & O_TRUNC)
 			ret = scratch_truncate(n->scratch, 0);
@@ -223,6 +227,8 @@ int edit_open(const struct node *n, int flags, bool page_cache,
 		edit_close(of);
 	else
 		*out = of;
+
+out:
 	return ret;
 }
 
@@ -232,13 +238,13 @@ int edit_recreate(const struct node *n, int flags, struct open_file **out)
 					     n->field, false);
 
 	*out = ret ? NULL : open_file_create(n, flags);
-	if (!*out)
-		return -ENOMEM;
-	if (n->field != FIELD_REFRESH) {
+	if (!*out) {
+		ret = -ENOMEM;
+	} else if (n->field != FIELD_REFRESH) {
 		edit_base(n->account, n->entry->sync, n->field, &(*out)->base);
 		(*out)->written = true;
 	}
-	return 0;
+	return ret;
 }
 
 int edit_create_scratch(const struct node *n, int flags, mode_t mode,
@@ -256,10 +262,11 @@ int edit_create_scratch(const struct node *n, int flags, mode_t mode,
 	} else if (flags & O_TRUNC) {
 		ret = scratch_truncate(made.scratch, 0);
 	}
-	if (ret)
-		return ret;
-	*out = made.scratch ? open_file_create(&made, flags) : NULL;
-	return *out ? 0 : -ENOMEM;
+	if (!ret && made.scratch)
+		*out = open_file_create(&made, flags);
+	if (!ret && !*out)
+		ret = -ENOMEM;
+	return ret;
 }
 
 /* Locked account: the scratch file of this open, or NULL if it is gone. */

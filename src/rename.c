@@ -103,19 +103,19 @@ static int scratch_to_field(struct cache *c, const char *from,
 	char *data = NULL;
 	size_t len = 0;
 	struct node n;
-	uint64_t serial;
+	uint64_t serial = 0;
 	int ret = tree_resolve(c, from, &n);
 
 	if (ret)
-		return ret;
-	if (n.kind != NODE_SCRATCH || !n.scratch) {
-		tree_release(&n);
-		return -ENOENT;
-	}
-	ret = tree_content(&n, &data, &len);
-	serial = n.scratch->serial;
-	if (!ret)
+		goto out_free;
+	if (n.kind != NODE_SCRATCH || !n.scratch)
+		ret = -ENOENT;
+	else
+		ret = tree_content(&n, &data, &len);
+	if (!ret) {
+		serial = n.scratch->serial;
 		edit_base(n.account, n.entry->sync, dst->field, &base);
+	}
 	tree_release(&n);
 	if (ret)
 		goto out_free;

@@ -121,16 +121,18 @@ struct scratch *scratch_add(struct scratch_list *l, const char *name,
 	static _Atomic uint64_t made;
 	struct scratch *s = calloc(1, sizeof(*s));
 
-	if (!s || !(s->name = strdup(name))) {
+	if (s && !(s->name = strdup(name))) {
 		free(s);
-		return NULL;
+		s = NULL;
 	}
-	scratch_remove(l, scratch_find(l, name));
-	s->mode = mode & 07777;
-	clock_gettime(CLOCK_REALTIME, &s->mtime);
-	s->serial = SCRATCH_SERIAL_BASE + atomic_fetch_add(&made, 1);
-	s->next = l->head;
-	l->head = s;
+	if (s) {
+		scratch_remove(l, scratch_find(l, name));
+		s->mode = mode & 07777;
+		clock_gettime(CLOCK_REALTIME, &s->mtime);
+		s->serial = SCRATCH_SERIAL_BASE + atomic_fetch_add(&made, 1);
+		s->next = l->head;
+		l->head = s;
+	}
 	return s;
 }
 
@@ -139,13 +141,13 @@ int scratch_rename(struct scratch_list *l, struct scratch *s, const char *name)
 	struct scratch *old = scratch_find(l, name);
 	char *copy = strdup(name);
 
-	if (!copy)
-		return -ENOMEM;
-	if (old != s)
-		scratch_remove(l, old);
-	free(s->name);
-	s->name = copy;
-	return 0;
+	if (copy) {
+		if (old != s)
+			scratch_remove(l, old);
+		free(s->name);
+		s->name = copy;
+	}
+	return copy ? 0 : -ENOMEM;
 }
 
 int scratch_write(struct scratch *s, const char *buf, size_t size, off_t off,
