@@ -152,11 +152,23 @@ void account_unlock(struct account *a);
 void account_assert_locked(struct account *a);
 
 /*
- * Locked; whether the data behind f (a->listing or a->policies) has not
- * changed for at least ms: then whatever the kernel was told about it
- * in the last ms still holds.
+ * Locked; whether the listing (policies true: the prebuilt policies) has
+ * not changed for at least ms: then whatever the kernel was told about
+ * it in the last ms still holds.
  */
-bool cache_unchanged_for(const struct freshness *f, long ms);
+bool account_unchanged_for(struct account *a, bool policies, long ms);
+
+/* Locked; the syncs and the prebuilt policies of the account, by index
+ * (i < the count), in listing order. */
+size_t account_sync_count(struct account *a);
+struct cache_entry *account_sync_at(struct account *a, size_t i);
+size_t account_policy_count(struct account *a);
+struct prebuilt_entry *account_policy_at(struct account *a, size_t i);
+
+/* The newest last_user_update_at of the account's syncs in ns (0 when
+ * unknown).  No lock needed: one atomic word.  (id and serial are set
+ * at creation and never change: they are read without the lock too.) */
+long long account_newest_ns(struct account *a);
 
 /* Forget every listing (SIGUSR1).  Async-signal-safe. */
 void cache_drop_all(void);

@@ -466,6 +466,35 @@ size_t entry_json_size(struct cache_entry *e, bool json_status)
 	return json_status ? e->status_len : e->config_len;
 }
 
+size_t account_sync_count(struct account *a)
+{
+	account_assert_locked(a);
+	return a->count;
+}
+
+struct cache_entry *account_sync_at(struct account *a, size_t i)
+{
+	account_assert_locked(a);
+	return &a->entries[i];
+}
+
+size_t account_policy_count(struct account *a)
+{
+	account_assert_locked(a);
+	return a->nprebuilt;
+}
+
+struct prebuilt_entry *account_policy_at(struct account *a, size_t i)
+{
+	account_assert_locked(a);
+	return &a->prebuilt[i];
+}
+
+long long account_newest_ns(struct account *a)
+{
+	return atomic_load(&a->newest_ns);
+}
+
 const char *account_last_error(struct account *a, struct timespec *when)
 {
 	account_assert_locked(a);

@@ -44,9 +44,15 @@ static long elapsed_ms(const struct timespec *since)
 	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-bool cache_unchanged_for(const struct freshness *f, long ms)
+static bool unchanged_for(const struct freshness *f, long ms)
 {
 	return f->have && elapsed_ms(&f->changed) >= ms;
+}
+
+bool account_unchanged_for(struct account *a, bool policies, long ms)
+{
+	account_assert_locked(a);
+	return unchanged_for(policies ? &a->policies : &a->listing, ms);
 }
 
 static bool is_fresh(const struct cache *c, const struct freshness *f)

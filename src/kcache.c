@@ -40,9 +40,9 @@ bool kcache_size_holds(const struct node *n)
 	const long settled_ms = 2 * KERNEL_TIMEOUT_MS;
 
 	if (n->kind == NODE_POLICY_FILE)
-		return cache_unchanged_for(&n->account->policies, settled_ms);
+		return account_unchanged_for(n->account, true, settled_ms);
 	return n->kind == NODE_FIELD &&
-	       cache_unchanged_for(&n->account->listing, settled_ms);
+	       account_unchanged_for(n->account, false, settled_ms);
 }
 
 void kcache_open_flags(struct fuse_file_info *fi, bool page_cache)

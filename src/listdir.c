@@ -78,7 +78,7 @@ static int list_root(struct dir_fill *d)
 static int list_account(struct account *a, struct dir_fill *d)
 {
 	struct node n = { .account = a };
-	size_t i;
+	size_t i, count;
 	int ret = cache_lock_listing(d->cache, a);
 
 	if (ret)
@@ -91,8 +91,9 @@ static int list_account(struct account *a, struct dir_fill *d)
 		goto out_unlock;
 	n.kind = NODE_SYNC;
 	/* a folder of 10,000 syncs takes hundreds of requests: no rescans */
-	for (i = dir_skip(d, a->count); i < a->count; i++) {
-		n.entry = &a->entries[i];
+	count = account_sync_count(a);
+	for (i = dir_skip(d, count); i < count; i++) {
+		n.entry = account_sync_at(a, i);
 		if (!dir_add(d, n.entry->folder, &n))
 			break;
 	}
@@ -104,13 +105,14 @@ out_unlock:
 static int list_policies(struct account *a, struct dir_fill *d)
 {
 	struct node n = { .account = a, .kind = NODE_POLICY };
-	size_t i;
+	size_t i, count;
 	int ret = cache_lock_policies(d->cache, a);
 
 	if (ret)
 		return ret;
-	for (i = dir_skip(d, a->nprebuilt); i < a->nprebuilt; i++) {
-		n.prebuilt = &a->prebuilt[i];
+	count = account_policy_count(a);
+	for (i = dir_skip(d, count); i < count; i++) {
+		n.prebuilt = account_policy_at(a, i);
 		if (!dir_add(d, n.prebuilt->folder, &n))
 			break;
 	}

@@ -312,8 +312,7 @@ static struct timespec user_time(const struct sync *s)
 /* The newest last_user_update_at of the account, when it is known. */
 static void account_time(struct account *a, struct timespec *t)
 {
-	/* read without the lock: one atomic word */
-	long long ns = atomic_load(&a->newest_ns);
+	long long ns = account_newest_ns(a);
 
 	if (ns) {
 		t->tv_sec = ns / 1000000000LL;
