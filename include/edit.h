@@ -74,7 +74,7 @@ int edit_open(const struct node *n, int flags, bool page_cache,
 
 /*
  * n locked, a field unlinked on this mount: creates it again (a replace).
- * What the new file holds is sent on commit even when empty.
+ * As after O_TRUNC, only what is then written is sent on commit.
  */
 int edit_recreate(const struct node *n, int flags, struct open_file **out)
 	__attribute__((warn_unused_result));

@@ -40,12 +40,15 @@ struct sync_base *account_shown(struct account *a, const char *sync_id,
  * Whether the field numbered field of a sync was unlinked on this mount
  * since the listing was fetched, and marking it so or not (unlink then
  * create is a replace).  Marks from before the listing's last fetch
- * count for nothing.  The marking returns 0 or -ENOMEM.
+ * count for nothing once a few seconds have passed since the unlink.  The
+ * marking returns 0 or -ENOMEM.
  */
 bool account_field_unlinked(struct account *a, const char *sync_id, int field);
 int account_set_field_unlinked(struct account *a, const char *sync_id,
 			       int field, bool unlinked)
 	__attribute__((warn_unused_result));
+/* Every unlinked field of the sync shows again (an rmdir that failed). */
+void account_restore_fields(struct account *a, const char *sync_id);
 
 /* Records err as the last_error of the sync (or, sync_id NULL, the
  * account); a later success on the same sync empties it. */

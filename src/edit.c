@@ -241,8 +241,12 @@ int edit_recreate(const struct node *n, int flags, struct open_file **out)
 	if (!*out) {
 		ret = -ENOMEM;
 	} else if (n->field != FIELD_REFRESH) {
+		/*
+		 * As for O_TRUNC: only what is written is sent.  A shell's
+		 * `> policy` closes a copy of the file before it writes, and
+		 * a tool that creates and dies must not empty a live field.
+		 */
 		edit_base(n->account, n->entry->sync, n->field, &(*out)->base);
-		(*out)->written = true;
 	}
 	return ret;
 }

@@ -208,8 +208,8 @@ static int fsops_release(const char *path, struct fuse_file_info *fi)
 /*
  * Creates a field unlinked on this mount: unlink then create is a
  * replace (mv across filesystems, install, cp --remove-destination).
- * The field is back at once; what the new file holds is sent on close,
- * even when empty, since the file was replaced as a whole.
+ * The field is back at once; what is written to it is sent on close, and
+ * a file created but never written sends nothing (as O_TRUNC alone).
  */
 static int recreate_field(struct node *n, struct fuse_file_info *fi)
 {
@@ -356,12 +356,25 @@ static int fsops_rmdir(const char *path)
 			      ? -ENOTDIR
 			      : -EACCES;
 	if (!ret && !scratch_empty(account_scratch(n.account, n.entry->sync->id,
-						   false)))
+						   false))) {
 		ret = -ENOTEMPTY; /* files of this mount would be lost */
+		account_restore_fields(n.account, n.entry->sync->id);
+	}
 	if (!ret)
 		snprintf(id, sizeof(id), "%s", n.entry->sync->id);
 	tree_release(&n);
-	return ret ? ret : writes_delete(c->cache, &cfg, n.account, id);
+	if (!ret)
+		ret = writes_delete(c->cache, &cfg, n.account, id);
+	if (ret && ret != -ENOTEMPTY && n.kind == NODE_SYNC) {
+		/*
+		 * The sync stays: what `rm -r` unlinked shows again, so that
+		 * the folder never reads as empty while the sync is whole.
+		 */
+		account_lock(n.account);
+		account_restore_fields(n.account, id);
+		account_unlock(n.account);
+	}
+	return ret;
 }
 
 static int fsops_rename(const char *from, const char *to, unsigned int flags)

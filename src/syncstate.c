@@ -22,11 +22,33 @@ struct sync_state {
 	/*
 	 * Fields unlinked on this mount (bit = enum field), hidden until
 	 * created again or until the listing is fetched afresh: valid while
-	 * unlinked_seq is the listing's seq.
+	 * unlinked_seq is the listing's seq, and in any case for
+	 * UNLINK_HOLD_MS after the last unlink (unlinked_at, monotonic ms),
+	 * so that a listing fetched between the unlink and the create (a
+	 * short cache_ttl, another reader) does not turn a replace into
+	 * EEXIST.
 	 */
 	unsigned int unlinked;
 	unsigned long unlinked_seq;
+	long long unlinked_at;
 };
+
+#define UNLINK_HOLD_MS 5000
+
+static long long monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Whether the unlink marks of st still count. */
+static bool marks_hold(const struct account *a, const struct sync_state *st)
+{
+	return st->unlinked_seq == a->listing.seq ||
+	       monotonic_ms() - st->unlinked_at < UNLINK_HOLD_MS;
+}
 
 static void state_destroy(struct sync_state *st)
 {
@@ -92,8 +114,7 @@ bool account_field_unlinked(struct account *a, const char *sync_id, int field)
 {
 	struct sync_state *st = state(a, sync_id, false);
 
-	return st && (st->unlinked & (1u << field)) &&
-	       st->unlinked_seq == a->listing.seq;
+	return st && (st->unlinked & (1u << field)) && marks_hold(a, st);
 }
 
 int account_set_field_unlinked(struct account *a, const char *sync_id,
@@ -103,14 +124,24 @@ int account_set_field_unlinked(struct account *a, const char *sync_id,
 
 	if (!st)
 		return unlinked ? -ENOMEM : 0;
-	if (st->unlinked_seq != a->listing.seq)
+	if (!marks_hold(a, st))
 		st->unlinked = 0; /* marks from before the last listing */
-	st->unlinked_seq = a->listing.seq;
-	if (unlinked)
+	if (unlinked) {
 		st->unlinked |= 1u << field;
-	else
+		st->unlinked_seq = a->listing.seq;
+		st->unlinked_at = monotonic_ms();
+	} else {
 		st->unlinked &= ~(1u << field);
+	}
 	return 0;
+}
+
+void account_restore_fields(struct account *a, const char *sync_id)
+{
+	struct sync_state *st = state(a, sync_id, false);
+
+	if (st)
+		st->unlinked = 0;
 }
 
 void account_record_error(struct account *a, const char *sync_id,

@@ -5,6 +5,7 @@ send nothing, others must not write with the owner's token, and every
 message must say what is wrong."""
 
 import errno
+import json
 import os
 import subprocess
 import time
@@ -129,17 +130,63 @@ def test_an_unlinked_field_is_gone_until_created_or_listed_afresh(emulator, mnt)
     assert errno_of(os.stat, policy) == errno.ENOENT
     assert errno_of(open, policy) == errno.ENOENT
     assert writes(emulator) == []
+    time.sleep(5.1)     # a mark outlives listings for 5 s at least
     expire(mnt)
     assert "policy" in os.listdir(mnt.sync_dir)
     with open(policy) as f:
         assert f.read() == before + "\n"
 
 
-def test_a_field_replaced_by_an_empty_file_is_emptied(emulator, mnt):
+def test_a_field_created_and_never_written_sends_nothing(emulator, mnt):
+    """As O_TRUNC alone: `rm f; touch f`, or a tool that creates the file
+    and dies, must not empty a live field."""
     dst = os.path.join(mnt.sync_dir, "description")
-    r = sh(f"cp --remove-destination /dev/null {dst}")
+    before = emulator.sync("prod-vpcs")["description"]
+    r = sh(f"rm {dst} && touch {dst} && cp --remove-destination /dev/null {dst}")
     assert r.returncode == 0, r.stderr
-    assert emulator.sync("prod-vpcs")["description"] == ""
+    assert writes(emulator) == []
+    assert emulator.sync("prod-vpcs")["description"] == before
+
+
+def test_rm_then_a_shell_redirect_is_one_save(emulator, mnt):
+    """bash opens with O_CREAT|O_TRUNC, dup2s and closes the first copy
+    (a FLUSH) before echo writes: that close must send nothing."""
+    dst = os.path.join(mnt.sync_dir, "policy")
+    before = emulator.sync("prod-vpcs")["policy"]
+    # the API refuses this one (422; the shell ignores close's error):
+    # the live policy must stay, never emptied on the way
+    sh(f"rm {dst}; echo 'package broken {{' > {dst}")
+    assert emulator.sync("prod-vpcs")["policy"] == before
+    r = sh(f"rm {dst}; echo 'package fine' > {dst}")
+    assert r.returncode == 0, r.stderr
+    assert emulator.sync("prod-vpcs")["policy"] == "package fine"
+    patches = [e for e in writes(emulator) if e["method"] == "PATCH"]
+    assert [json.loads(e["body"]) for e in patches] == \
+        [{"policy": "package broken {"}, {"policy": "package fine"}]
+
+
+def test_a_failed_rm_r_shows_the_fields_again(emulator, mnt, tmp_path):
+    backup = tmp_path / "b"
+    subprocess.run(["rsync", "-a", mnt.acct + "/", str(backup)], check=True)
+    emulator.fault("DELETE", ".*", status=403, count=-1)
+    r = sh(f"rm -rf {mnt.sync_dir}")
+    assert r.returncode != 0
+    assert "policy" in os.listdir(mnt.sync_dir)
+    r = subprocess.run(["rsync", "-a", "--delete", mnt.acct + "/", str(backup)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "policy" in os.listdir(backup / "prod-vpcs")
+
+
+def test_a_replace_holds_across_a_new_listing(emulator, tmp_path):
+    """cache_ttl=0: every use fetches the listing, and the replace still
+    finds the field it unlinked gone."""
+    with Mount(emulator, "cache_ttl=0", accounts=[ACCOUNT_1]) as m:
+        src = tmp_path / "new.rego"
+        src.write_text("package ttl0\n")
+        r = sh(f"mv {src} {m.path(ACCOUNT_1, 'prod-vpcs', 'policy')}")
+        assert r.returncode == 0, r.stderr
+        assert emulator.sync("prod-vpcs")["policy"] == "package ttl0"
 
 
 def test_rm_r_still_deletes_a_sync(emulator, mnt):
