@@ -25,6 +25,7 @@
 
 #include "budget.h"
 #include "log.h"
+#include "monotime.h"
 
 #define PARK_MAX 64
 #define MAX_SLEEP_MS 1000
@@ -298,14 +299,6 @@ static enum budget_method method_of(const char *method)
 
 /* --- the budget --------------------------------------------------------- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct budget *budget_create(long limit, long window_s)
 {
 	struct budget *b;
@@ -360,7 +353,7 @@ void budget_destroy(struct budget *b)
 	if (!b)
 		return;
 	if (b->spell)
-		end_spell(b, now_ms());
+		end_spell(b, (long)monotime_ms());
 	pthread_cond_destroy(&b->cond);
 	pthread_mutex_destroy(&b->lock);
 	free(b->done);
@@ -491,7 +484,7 @@ void budget_acquire(struct budget *b, enum budget_class cls, bool pair,
 		    struct budget_slot *slot)
 {
 	unsigned long ticket;
-	long start = now_ms(), now = start, n = 1;
+	long start = (long)monotime_ms(), now = start, n = 1;
 	bool waited = false, probe = false;
 	int park;
 
@@ -520,7 +513,7 @@ void budget_acquire(struct budget *b, enum budget_class cls, bool pair,
 	for (;;) {
 		long wake = -1;
 
-		now = now_ms();
+		now = (long)monotime_ms();
 		expire(b, now);
 		if (ticket == b->ticket_serving[cls] &&
 		    (cls == BUDGET_READ ||
@@ -603,7 +596,7 @@ void budget_release(struct budget *b, struct budget_slot *slot,
 
 	budget_parse_headers(a->ratelimit, a->ratelimit_policy, &v);
 	pthread_mutex_lock(&b->lock);
-	now = now_ms();
+	now = (long)monotime_ms();
 	expire(b, now);
 	b->in_flight--;
 	/* in_flight + count <= limit, so the ring has room */
@@ -658,7 +651,7 @@ void budget_get_stats(struct budget *b, struct budget_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&b->lock);
-	now = now_ms();
+	now = (long)monotime_ms();
 	expire(b, now);
 	memcpy(out->requests, b->requests, sizeof(out->requests));
 	out->throttled = b->throttled;

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "monotime.h"
 
 #define POOL_MAX 16
 
@@ -283,14 +284,6 @@ static bool append_header(struct curl_slist **list, const char *line)
 	return true;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int http_perform(const struct http_request *req, struct http_response *resp)
 {
 	struct curl_slist *headers = NULL;
@@ -298,7 +291,7 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode rc;
 	CURL *curl;
-	long started = now_ms();
+	long started = (long)monotime_ms();
 	int ret = 0;
 
 	memset(resp, 0, sizeof(*resp));
@@ -368,7 +361,7 @@ int http_perform(const struct http_request *req, struct http_response *resp)
 	}
 
 	rc = curl_easy_perform(curl);
-	resp->elapsed_ms = now_ms() - started;
+	resp->elapsed_ms = (long)monotime_ms() - started;
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		goto out_give_back;

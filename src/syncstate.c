@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "cache.h"
+#include "monotime.h"
 #include "syncstate.h"
 
 struct sync_state {
@@ -35,19 +36,11 @@ struct sync_state {
 
 #define UNLINK_HOLD_MS 5000
 
-static long long monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /* Whether the unlink marks of st still count. */
 static bool marks_hold(const struct account *a, const struct sync_state *st)
 {
 	return st->unlinked_seq == a->listing.seq ||
-	       monotonic_ms() - st->unlinked_at < UNLINK_HOLD_MS;
+	       monotime_ms() - st->unlinked_at < UNLINK_HOLD_MS;
 }
 
 static void state_destroy(struct sync_state *st)
@@ -129,7 +122,7 @@ int account_set_field_unlinked(struct account *a, const char *sync_id,
 	if (unlinked) {
 		st->unlinked |= 1u << field;
 		st->unlinked_seq = a->listing.seq;
-		st->unlinked_at = monotonic_ms();
+		st->unlinked_at = monotime_ms();
 	} else {
 		st->unlinked &= ~(1u << field);
 	}

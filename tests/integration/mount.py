@@ -82,6 +82,17 @@ def errno_of(fn, *args):
     return 0
 
 
+def write_close(path, data, flags=os.O_WRONLY | os.O_TRUNC):
+    """Writes and closes by hand, returning close()'s errno (0 if none)."""
+    fd = os.open(path, flags)
+    os.write(fd, data)
+    try:
+        os.close(fd)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
 class MountError(AssertionError):
     pass
 

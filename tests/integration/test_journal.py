@@ -17,7 +17,7 @@ import time
 import pytest
 
 from emulator import ACCOUNT_1
-from mount import Mount, run_mount_command, unmount_all
+from mount import Mount, run_mount_command, unmount_all, write_close
 
 WHOLE = ("name", "description", "policy", "update_mode", "destination_type",
          "destination_id")
@@ -47,17 +47,6 @@ def lines(path):
         data = f.read()
     assert data == b"" or data.endswith(b"\n"), "a torn last line"
     return [json.loads(line) for line in data.decode().splitlines()]
-
-
-def write_close(path, data):
-    """Writes and closes by hand, returning close()'s errno (0 if none)."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    os.write(fd, data)
-    try:
-        os.close(fd)
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 def check_header(line, sync, op):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from emulator import ACCOUNT_1, ACCOUNT_2
-from mount import Mount
+from mount import Mount, write_close
 
 FIELD_FILES = sorted(["name", "description", "policy", "update_mode", "id",
                       "destination_type", "destination_id", "config.json",
@@ -32,17 +32,6 @@ def bodies(emu):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def write_close(path, data, flags=os.O_WRONLY | os.O_TRUNC):
-    """Writes and closes by hand, returning close()'s errno (0 if none)."""
-    fd = os.open(path, flags)
-    os.write(fd, data)
-    try:
-        os.close(fd)
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 @pytest.fixture
