@@ -96,9 +96,6 @@ int api_refresh_sync(struct api *api, const char *account, const char *id,
 		     char **result, struct api_error *err)
 	__attribute__((warn_unused_result));
 
-/* The number of HTTP attempts made so far (for tests and -d). */
-unsigned long api_request_count(struct api *api);
-
 /* The request budget every attempt goes through (owned by the api). */
 struct budget *api_budget(struct api *api);
 

@@ -39,8 +39,6 @@ enum lock_level {
 /* Just before taking / just after releasing a lock of that level. */
 void lockorder_acquire(enum lock_level l);
 void lockorder_release(enum lock_level l);
-/* Whether this thread holds a lock of that level. */
-int lockorder_held(enum lock_level l);
 /* Aborts when an account or leaf lock is held (before a network call). */
 void lockorder_assert_no_network_lock(void);
 #else
@@ -51,11 +49,6 @@ static inline void lockorder_acquire(enum lock_level l)
 static inline void lockorder_release(enum lock_level l)
 {
 	(void)l;
-}
-static inline int lockorder_held(enum lock_level l)
-{
-	(void)l;
-	return 1;
 }
 static inline void lockorder_assert_no_network_lock(void)
 {

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +43,6 @@ struct api {
 	struct token_file_stamp token_stamp;
 	long timeout_ms;
 	int retries;
-	atomic_ulong requests;
 	struct budget *budget; /* every attempt goes through it */
 };
 
@@ -168,11 +166,6 @@ out_unlock:
 	pthread_mutex_unlock(&api->auth_lock);
 	free_secret(token);
 	return changed;
-}
-
-unsigned long api_request_count(struct api *api)
-{
-	return atomic_load(&api->requests);
 }
 
 struct budget *api_budget(struct api *api)
@@ -320,7 +313,6 @@ static int api_call_as(struct api *api, enum budget_class cls, bool pair,
 		if (slot.waited_ms)
 			log_debug("api: %s %s waited %ld ms for budget", method,
 				  path, slot.waited_ms);
-		atomic_fetch_add(&api->requests, 1);
 		rc = http_perform(&req, resp);
 		budget_release(
 			api->budget, &slot,

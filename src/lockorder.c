@@ -39,11 +39,6 @@ void lockorder_release(enum lock_level l)
 	held &= ~(1u << l);
 }
 
-int lockorder_held(enum lock_level l)
-{
-	return (held >> l) & 1u;
-}
-
 void lockorder_assert_no_network_lock(void)
 {
 	if (held & (1u << LOCK_ACCOUNT))

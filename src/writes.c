@@ -42,20 +42,26 @@ void writes_set_journal(struct journal *j)
 	the_journal = j;
 }
 
-/* The fields a journal line names, "before" and "after" alike. */
-static const char *const journal_keys[6] = {
-	"name",	       "description",	   "policy",
-	"update_mode", "destination_type", "destination_id",
-};
+/*
+ * The fields a journal line names, "before" and "after" alike: the
+ * editable ones by slot (so that i < FIELD_EDITABLE is slot i), then the
+ * two that only a create sets.
+ */
+#define JOURNAL_FIELDS (FIELD_EDITABLE + 2)
 
-static const char *journal_field(const struct sync *s, int i)
+static enum field journal_field(int i)
 {
-	const char *v[6] = {
-		s->name,	s->description,	     s->policy,
-		s->update_mode, s->destination_type, s->destination_id
-	};
+	if (i < FIELD_EDITABLE)
+		return field_of_slot(i);
+	return i == FIELD_EDITABLE ? FIELD_DESTINATION_TYPE
+				   : FIELD_DESTINATION_ID;
+}
 
-	return v[i] ? v[i] : "";
+static const char *journal_value(const struct sync *s, int i)
+{
+	const char *v = field_value(s, journal_field(i));
+
+	return v ? v : "";
 }
 
 /* The whole sync, as a delete's "before" or a create's "after". */
@@ -64,9 +70,9 @@ static void journal_whole(struct journal_value *v, size_t *n,
 {
 	int i;
 
-	for (i = 0; i < 6; i++) {
-		v[*n].key = journal_keys[i];
-		v[*n].value = journal_field(s, i);
+	for (i = 0; i < JOURNAL_FIELDS; i++) {
+		v[*n].key = field_name(journal_field(i));
+		v[*n].value = journal_value(s, i);
 		(*n)++;
 	}
 }
@@ -289,15 +295,15 @@ int writes_save(struct cache *c, struct account *a, const char *sync_id,
 	ch.sync_id = sync_id;
 	ch.name = server->name;
 	ch.op = field == FIELD_CONFIG ? "update" : "edit";
-	for (i = 0; i < 6; i++) {
-		const char *was = journal_field(server, i);
-		const char *now = journal_field(answer, i);
+	for (i = 0; i < JOURNAL_FIELDS; i++) {
+		const char *was = journal_value(server, i);
+		const char *now = journal_value(answer, i);
 
-		if (!strcmp(was, now) &&
-		    (i >= 4 || !want_v[i] || !strcmp(was, want_v[i])))
+		if (!strcmp(was, now) && (i >= FIELD_EDITABLE || !want_v[i] ||
+					  !strcmp(was, want_v[i])))
 			continue;
-		journal_change_before(&ch, journal_keys[i], was);
-		journal_change_after(&ch, journal_keys[i], now);
+		journal_change_before(&ch, field_name(journal_field(i)), was);
+		journal_change_after(&ch, field_name(journal_field(i)), now);
 	}
 	jfail = journal_failed(&ch, &jerr);
 out_saved:
