@@ -66,6 +66,8 @@ struct freshness {
 	 * written, or (listing) a sync's last_error or refresh result
 	 * (CLOCK_MONOTONIC) */
 	struct timespec changed;
+	/* installed before: the kernel may hold what it showed */
+	bool installed;
 	unsigned int drop_generation;
 	unsigned long seq; /* bumped at the end of every fetch */
 	int result; /* 0 or -errno of the last fetch */
@@ -105,6 +107,7 @@ struct account {
 	struct timespec error_time;
 	bool error_from_listing; /* last_error says why a listing failed */
 	struct strmap states; /* sync id -> state: syncstate.c alone */
+	const struct change_feed *feed; /* the cache's */
 	/* the listing being fetched again, as the change feed last told it */
 	struct changes_mark mark;
 };
@@ -158,6 +161,13 @@ void account_assert_locked(struct account *a);
  */
 bool account_unchanged_for(struct account *a, bool policies, long ms);
 
+/*
+ * Locked; how much longer the listing (policies true: the prebuilt
+ * policies) is trusted, in ms: 0 when it is not fresh.  What the kernel
+ * is told from it may be kept that long (kcache.h).
+ */
+long account_trust_left_ms(const struct cache *c, struct account *a,
+			   bool policies);
 /* Locked; the syncs and the prebuilt policies of the account, by index
  * (i < the count), in listing order. */
 size_t account_sync_count(struct account *a);
@@ -199,9 +209,10 @@ const char *account_last_error(struct account *a, struct timespec *when);
  */
 int account_apply_sync(struct cache *c, struct account *a, struct sync *s)
 	__attribute__((warn_unused_result));
-/* Locked; a sync's file changed other than by a listing (a refresh
- * result): see struct freshness.changed. */
-void account_mark_changed(struct account *a);
+/* Locked; a file of sync_id changed other than by a listing (its
+ * last_error, a refresh result): see struct freshness.changed; the
+ * change feed is told. */
+void account_mark_changed(struct account *a, const char *sync_id);
 
 /*
  * The account's side of the fetch, for fetch.c alone.  Locked; the

@@ -63,8 +63,11 @@ int changes_mark_take(struct changes_mark *m, const struct change_feed *f,
 		      const struct cache_entry *entries, size_t count)
 	__attribute__((warn_unused_result));
 
-/* Tells f how entries differ from the mark, and forgets the mark. */
-void changes_mark_diff(struct changes_mark *m, const struct change_feed *f,
+/*
+ * Tells f how entries differ from the mark, and forgets the mark.
+ * Whether they differ (true when no mark was held: nobody knows).
+ */
+bool changes_mark_diff(struct changes_mark *m, const struct change_feed *f,
 		       const char *account, const struct cache_entry *entries,
 		       size_t count);
 

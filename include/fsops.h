@@ -1,23 +1,26 @@
 /*
- * fsops: the FUSE operations.  Translates each file operation into tree
- * and cache calls; never sees a URL or a JSON object.
+ * fsops: the FUSE operations, on libfuse's low-level API.  Translates
+ * each request into tree and cache calls; never sees a URL or a JSON
+ * object.
  */
 #ifndef CATSYNCFS_FSOPS_H
 #define CATSYNCFS_FSOPS_H
 
-#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
 
 #include "api.h"
 #include "cache.h"
 #include "options.h"
 
-/* What every operation reaches through fuse_get_context()->private_data. */
+/* What every request reaches through fuse_req_userdata(). */
 struct fsops_context {
 	struct cache *cache; /* its api is the one every operation uses */
 	const struct options *opts;
+	bool no_opendir; /* the kernel opens no folders (set at init) */
 };
 
 /* The operation table, filled once. */
-const struct fuse_operations *fsops_operations(void);
+const struct fuse_lowlevel_ops *fsops_operations(void);
 
 #endif

@@ -29,6 +29,9 @@ struct options {
 	char *cafile;
 	char *default_destination_type;
 	char *default_update_mode;
+	/* uid=, gid=, umask=: what stat shows instead (ints: fuse_opt) */
+	int set_uid, set_gid, set_umask;
+	unsigned int uid, gid, umask;
 	int cache_ttl; /* seconds */
 	int timeout; /* seconds, one attempt */
 	int retries;

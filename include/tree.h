@@ -97,6 +97,16 @@ const char *tree_policy_file_name(enum policy_file f);
 int tree_content(const struct node *n, char **data, size_t *len)
 	__attribute__((warn_unused_result));
 
+/*
+ * Inode numbers (and so the kernel's node ids, knodes.h) of what the
+ * kernel-cache invalidation names: an account folder, a sync folder and
+ * a field of it.  serial is the account's or cache_entry's.
+ */
+uint64_t tree_folder_ino(uint64_t serial);
+/* n's inode number, as tree_stat gives it (n resolved). */
+uint64_t tree_ino(const struct node *n);
+uint64_t tree_field_ino(uint64_t serial, enum field f);
+
 /* Fills st for n (locked as tree_resolve left it). */
 void tree_stat(struct cache *c, const struct node *n, struct stat *st);
 

@@ -41,6 +41,7 @@ static struct account *account_create(struct cache *c, const char *id)
 	snprintf(a->id, sizeof(a->id), "%s", id);
 	snprintf(key, sizeof(key), "a:%s", id);
 	a->serial = inode_serial(&c->inodes, key);
+	a->feed = &c->feed;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->fetched, NULL);
 	strmap_init(&a->by_folder);
@@ -298,12 +299,19 @@ int account_install_listing(struct cache *c, struct account *a,
 	entries_free(a->entries, a->count);
 	a->entries = entries;
 	a->count = i;
-	mark_changed(&a->listing);
 	find_newest(a);
 	ret = name_entries(c, a);
-	if (!ret)
-		changes_mark_diff(&a->mark, &c->feed, a->id, a->entries,
-				  a->count);
+	/*
+	 * The first listing replaces nothing the kernel could hold, and one
+	 * that shows the same as the last changes nothing: neither holds
+	 * readers off the page cache (kcache.h).
+	 */
+	if (!ret &&
+	    changes_mark_diff(&a->mark, &c->feed, a->id, a->entries,
+			      a->count) &&
+	    a->listing.installed)
+		mark_changed(&a->listing);
+	a->listing.installed = true;
 	return ret;
 }
 
@@ -339,7 +347,9 @@ int account_install_policies(struct cache *c, struct account *a,
 	}
 	prebuilt_free(a->prebuilt, a->nprebuilt);
 	strmap_finish(&a->prebuilt_by_folder);
-	mark_changed(&a->policies);
+	if (a->policies.installed)
+		mark_changed(&a->policies);
+	a->policies.installed = true;
 	a->prebuilt = p;
 	a->nprebuilt = list->count;
 	policy_list_finish(list);
@@ -503,10 +513,16 @@ const char *account_last_error(struct account *a, struct timespec *when)
 	return a->last_error;
 }
 
-void account_mark_changed(struct account *a)
+void account_mark_changed(struct account *a, const char *sync_id)
 {
+	struct cache_entry *e;
+
 	account_assert_locked(a);
 	mark_changed(&a->listing);
+	e = account_by_id(a, sync_id);
+	if (e)
+		changes_send(a->feed, CHANGE_CHANGED, a->id, sync_id, e->folder,
+			     e->folder);
 }
 
 /*

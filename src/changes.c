@@ -91,33 +91,40 @@ int changes_mark_take(struct changes_mark *m, const struct change_feed *f,
 	return 0;
 }
 
-void changes_mark_diff(struct changes_mark *m, const struct change_feed *f,
+bool changes_mark_diff(struct changes_mark *m, const struct change_feed *f,
 		       const char *account, const struct cache_entry *entries,
 		       size_t count)
 {
 	const char *k;
 	void *v;
 	size_t i, pos = 0;
+	bool differ = false;
 
 	if (!m->held)
-		return;
+		return true;
 	for (i = 0; i < count; i++) {
 		const struct cache_entry *e = &entries[i];
 		struct marked *was = strmap_remove(&m->by_id, e->sync->id);
+		enum change_kind kind = CHANGE_CHANGED;
+		bool changed = true;
 
 		if (!was)
-			changes_send(f, CHANGE_ADDED, account, e->sync->id,
-				     e->folder, NULL);
+			kind = CHANGE_ADDED;
 		else if (strcmp(was->folder, e->folder))
-			changes_send(f, CHANGE_RENAMED, account, e->sync->id,
-				     e->folder, was->folder);
-		else if (was->digest != sync_digest(e->sync))
-			changes_send(f, CHANGE_CHANGED, account, e->sync->id,
-				     e->folder, was->folder);
+			kind = CHANGE_RENAMED;
+		else
+			changed = was->digest != sync_digest(e->sync);
+		if (changed)
+			changes_send(f, kind, account, e->sync->id, e->folder,
+				     was ? was->folder : NULL);
+		differ |= changed;
 		marked_free(was);
 	}
-	while (strmap_next(&m->by_id, &pos, &k, &v))
+	while (strmap_next(&m->by_id, &pos, &k, &v)) {
 		changes_send(f, CHANGE_REMOVED, account, k, NULL,
 			     ((struct marked *)v)->folder);
+		differ = true;
+	}
 	changes_mark_finish(m);
+	return differ;
 }

@@ -64,6 +64,17 @@ static bool is_fresh(const struct cache *c, const struct freshness *f)
 	return elapsed_ms(&f->at) < c->ttl_ms;
 }
 
+long account_trust_left_ms(const struct cache *c, struct account *a,
+			   bool policies)
+{
+	const struct freshness *f = policies ? &a->policies : &a->listing;
+
+	account_assert_locked(a);
+	if (!f->have || !is_fresh(c, f))
+		return 0;
+	return c->ttl_ms - elapsed_ms(&f->at);
+}
+
 /* FETCH_SEED: the listing from the mount's seed only, never the API. */
 enum fetch_kind { FETCH_LISTING, FETCH_SEED, FETCH_POLICIES };
 

@@ -1,24 +1,33 @@
 /*
- * fsops: the FUSE adapter (see fsops.h).  Each operation resolves its
- * path (tree.h), checks who may change what (caller_refusal: only the
- * mounting user or root, since every change goes out with the mounting
- * user's token), and hands the work to the module that owns it: open
- * files and their commits to edit.h, scratch files to scratch.h, mv to
- * rename.h, folder listings to listdir.h, the kernel's caching to
- * kcache.h, API changes to writes.h.
+ * fsops: the FUSE adapter, on libfuse's low-level API (see fsops.h).
+ *
+ * Why the low-level API: the kernel may keep a name or an attribute for
+ * as long as the listing it came from is trusted (kcache.h), and only
+ * the low-level API lets each reply say how long that is; libfuse 3.14's
+ * high-level API has one timeout for the whole mount, and drops the
+ * folder-listing cache flag.
+ *
+ * Each request names a node id; knodes.h turns it into a path, and the
+ * rest is as path-based as before: resolve the path (tree.h), check who
+ * may change what (caller_refusal: only the mounting user or root, since
+ * every change goes out with the mounting user's token), and hand the
+ * work to the module that owns it: open files and their commits to
+ * edit.h, scratch files to scratch.h, mv to rename.h, folder listings to
+ * listdir.h, the kernel's caching to kcache.h and kinval.h, API changes
+ * to writes.h.
  *
  * Reads: open() takes a snapshot of the file's bytes into the open file
  * (edit.h), so every read of one open sees one consistent version even
  * when the listing is refreshed meanwhile; stat sizes come from the same
- * rendering, so a read returns exactly st_size bytes.
+ * rendering, so a read returns exactly st_size bytes.  Folders are never
+ * opened (no OPENDIR): the kernel caches their listings until kinval.h
+ * drops them.
  *
  * Locking: none of its own; a resolved node keeps its account locked
  * until tree_release, and no operation holds it across an API call.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +38,8 @@
 #include "edit.h"
 #include "fsops.h"
 #include "kcache.h"
+#include "kinval.h"
+#include "knodes.h"
 #include "listdir.h"
 #include "log.h"
 #include "rename.h"
@@ -36,66 +47,101 @@
 #include "tree.h"
 #include "writes.h"
 
-static struct fsops_context *ctx(void)
+/* A write's close waits this long at most for the kernel to drop what
+ * the write changed (kinval_wait). */
+#define WRITE_SHOWN_WAIT_MS 1000
+
+static struct fsops_context *ctx(fuse_req_t req)
 {
-	return fuse_get_context()->private_data;
+	return fuse_req_userdata(req);
 }
 
-static void *fsops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+static struct open_file *handle(const struct fuse_file_info *fi)
 {
-	struct fsops_context *c = fuse_get_context()->private_data;
-
-	cfg->use_ino = 1;
-	cfg->hard_remove = 1;
-	kcache_configure(conn, cfg);
-	/* the daemon runs now (after any fork): threads may start */
-	cache_parse_seeds(c->cache);
-	return c;
+	return fi ? (struct open_file *)(uintptr_t)fi->fh : NULL;
 }
 
-static void adjust_for_ro(struct stat *st)
+/* Replies 0 or -errno. */
+static void reply_status(fuse_req_t req, int ret)
 {
-	if (ctx()->opts->read_only)
-		st->st_mode &= ~(mode_t)0222;
+	fuse_reply_err(req, -ret);
 }
 
-static struct open_file *handle(struct fuse_file_info *fi)
+/*
+ * Resolves the node ino (name inside it when name is not NULL) as
+ * tree_resolve does; a scratch name that does not exist is -ENOENT.
+ */
+static int resolve(fuse_req_t req, fuse_ino_t ino, const char *name, char *path,
+		   struct node *n)
 {
-	return (struct open_file *)(uintptr_t)fi->fh;
-}
-
-static int fsops_getattr(const char *path, struct stat *st,
-			 struct fuse_file_info *fi)
-{
-	struct open_file *of = fi ? handle(fi) : NULL;
-	struct node n;
-	int ret = tree_resolve(ctx()->cache, path, &n);
+	int ret = knodes_path(ino, name, path);
 
 	if (ret)
 		return ret;
-	if (n.kind == NODE_SCRATCH && !n.scratch)
+	ret = tree_resolve(ctx(req)->cache, path, n);
+	if (!ret && n->kind == NODE_SCRATCH && !n->scratch) {
+		tree_release(n);
 		ret = -ENOENT;
-	else
-		tree_stat(ctx()->cache, &n, st);
-	tree_release(&n);
-	if (!ret)
-		adjust_for_ro(st);
-	/*
-	 * The kernel asks with the open file when a read goes past the
-	 * size it knows: the answer is the size of what this open reads,
-	 * even if the listing changed since it opened.
-	 */
-	if (!ret && of && edit_page_cache(of))
-		st->st_size = (off_t)edit_size(of);
+	}
 	return ret;
 }
 
-static int fsops_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-			 off_t offset, struct fuse_file_info *fi,
-			 enum fuse_readdir_flags flags)
+/* What stat shows under ro, uid=, gid= and umask= (mount.fuse3(8)). */
+static void mount_attr(const struct options *o, struct stat *st)
 {
-	return listdir_fill(ctx()->cache, ctx()->opts->read_only, path, buf,
-			    filler, offset);
+	if (o->set_uid)
+		st->st_uid = o->uid;
+	if (o->set_gid)
+		st->st_gid = o->gid;
+	if (o->set_umask)
+		st->st_mode = (st->st_mode & S_IFMT) | (0777 & ~o->umask);
+	if (o->read_only)
+		st->st_mode &= ~(mode_t)0222;
+}
+
+/* n's attributes as the kernel gets them, and how long it may keep them. */
+static struct kcache_timeouts node_attr(fuse_req_t req, const struct node *n,
+					struct stat *st)
+{
+	tree_stat(ctx(req)->cache, n, st);
+	mount_attr(ctx(req)->opts, st);
+	return kcache_timeouts(ctx(req)->cache, n);
+}
+
+/*
+ * The entry of n, found as name in parent, for LOOKUP, CREATE and MKDIR:
+ * the kernel holds one more lookup of it once the reply is sent.
+ */
+static int node_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      const struct node *n, struct fuse_entry_param *e)
+{
+	struct kcache_timeouts t;
+
+	memset(e, 0, sizeof(*e));
+	t = node_attr(req, n, &e->attr);
+	e->ino = e->attr.st_ino;
+	e->entry_timeout = t.entry;
+	e->attr_timeout = t.attr;
+	return knodes_remember(e->ino, parent, name);
+}
+
+/* Replies with the entry at parent/name (after a mkdir). */
+static int reply_new_entry(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char path[KNODES_PATH_MAX];
+	struct fuse_entry_param e;
+	struct node n;
+	int ret = resolve(req, parent, name, path, &n);
+
+	if (ret)
+		return ret;
+	ret = node_entry(req, parent, name, &n, &e);
+	tree_release(&n);
+	if (ret)
+		return ret;
+	if (fuse_reply_entry(req, &e))
+		knodes_forget(e.ino, 1); /* the request was interrupted */
+	return 0;
 }
 
 /*
@@ -104,27 +150,19 @@ static int fsops_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
  * others through, and every change goes out with the mounting user's
  * token, so the daemon checks the caller itself.
  */
-static int caller_refusal(void)
+static int caller_refusal(fuse_req_t req)
 {
-	uid_t uid = fuse_get_context()->uid;
+	uid_t uid = fuse_req_ctx(req)->uid;
 
-	if (ctx()->opts->read_only)
+	if (ctx(req)->opts->read_only)
 		return -EROFS;
 	return uid == 0 || uid == getuid() ? 0 : -EACCES;
 }
 
-/* Resolves path for a change by the caller (tree_resolve's locking). */
-static int resolve_to_change(const char *path, struct node *n)
-{
-	int ret = caller_refusal();
-
-	return ret ? ret : tree_resolve(ctx()->cache, path, n);
-}
-
 /* Why a write to n is refused, or 0 when it may be written. */
-static int write_refusal(const struct node *n)
+static int write_refusal(fuse_req_t req, const struct node *n)
 {
-	int ret = caller_refusal();
+	int ret = caller_refusal(req);
 
 	if (ret)
 		return ret;
@@ -138,71 +176,415 @@ static int write_refusal(const struct node *n)
 	return -EACCES;
 }
 
-/* Gives an open file to the kernel. */
-static void hand_out(struct fuse_file_info *fi, struct open_file *of)
+static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 {
-	fi->fh = (uintptr_t)of;
-	kcache_open_flags(fi, edit_page_cache(of));
+	struct fsops_context *c = userdata;
+
+	kcache_configure(conn);
+	c->no_opendir = conn->want & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	/* the daemon runs now (after any fork): threads may start */
+	cache_parse_seeds(c->cache);
 }
 
-static int fsops_open(const char *path, struct fuse_file_info *fi)
+static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct open_file *of;
+	char path[KNODES_PATH_MAX];
+	struct fuse_entry_param e;
 	struct node n;
-	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
-	int ret = tree_resolve(ctx()->cache, path, &n);
+	int ret = resolve(req, parent, name, path, &n);
+
+	if (ret == -ENOENT) {
+		/* remembered briefly: a name made elsewhere shows soon */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = kcache_negative_timeout(ctx(req)->cache);
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (!ret) {
+		ret = node_entry(req, parent, name, &n, &e);
+		tree_release(&n);
+	}
+	if (ret)
+		reply_status(req, ret);
+	else if (fuse_reply_entry(req, &e))
+		knodes_forget(e.ino, 1);
+}
+
+static void fsops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	knodes_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fsops_forget_multi(fuse_req_t req, size_t count,
+			       struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		knodes_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* The attributes of ino (and the timeout to reply them with). */
+static int attributes(fuse_req_t req, fuse_ino_t ino,
+		      const struct fuse_file_info *fi, struct stat *st,
+		      double *timeout)
+{
+	char path[KNODES_PATH_MAX];
+	struct open_file *of = handle(fi);
+	struct node n;
+	int ret = resolve(req, ino, NULL, path, &n);
 
 	if (ret)
 		return ret;
-	if (n.kind == NODE_SCRATCH && !n.scratch) {
-		ret = -ENOENT;
-		goto out_release;
-	}
-	if (writing && (ret = write_refusal(&n)))
-		goto out_release;
-	ret = edit_open(&n, fi->flags, kcache_size_holds(&n), &of);
-	if (!ret)
-		hand_out(fi, of);
+	*timeout = node_attr(req, &n, st).attr;
+	tree_release(&n);
+	/*
+	 * The kernel asks with the open file when a read goes past the
+	 * size it knows: the answer is the size of what this open reads,
+	 * even if the listing changed since it opened.
+	 */
+	if (of && edit_page_cache(of))
+		st->st_size = (off_t)edit_size(of);
+	return 0;
+}
 
-out_release:
+static void fsops_getattr(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct stat st;
+	double timeout;
+	int ret = attributes(req, ino, fi, &st, &timeout);
+
+	if (ret)
+		reply_status(req, ret);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+/* ftruncate / truncate(2) of path to size. */
+static int truncate_path(fuse_req_t req, const char *path, off_t size,
+			 struct fuse_file_info *fi)
+{
+	struct open_file *of = handle(fi);
+	struct node n;
+	int ret;
+
+	if (of && (ret = edit_truncate(of, size)) <= 0)
+		return ret;
+	ret = tree_resolve(ctx(req)->cache, path, &n);
+	if (ret)
+		return ret;
+	ret = write_refusal(req, &n);
+	if (!ret && n.kind == NODE_SCRATCH)
+		ret = n.scratch ? scratch_truncate(n.scratch, size) : -ENOENT;
+	/* truncating a field alone sends nothing: see SPEC "Writes" */
 	tree_release(&n);
 	return ret;
 }
 
-static int fsops_read(const char *path, char *buf, size_t size, off_t off,
-		      struct fuse_file_info *fi)
+/* chmod, chown and utimens: kept for scratch files, accepted elsewhere. */
+static int attribute_change(fuse_req_t req, const char *path,
+			    const mode_t *mode, const struct timespec *mtime)
 {
-	return edit_read(handle(fi), buf, size, off);
+	struct node n;
+	int ret = caller_refusal(req);
+
+	if (ret)
+		return ret;
+	ret = tree_resolve(ctx(req)->cache, path, &n);
+	if (ret)
+		return ret;
+	if (n.kind == NODE_SCRATCH) {
+		if (!n.scratch)
+			ret = -ENOENT;
+		else
+			scratch_set_attr(n.scratch, mode, mtime);
+	}
+	/* fields: succeed and change nothing, so cp -p and rsync -a work */
+	tree_release(&n);
+	return ret;
 }
 
-static int fsops_write(const char *path, const char *buf, size_t size,
-		       off_t off, struct fuse_file_info *fi)
+static void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set, struct fuse_file_info *fi)
 {
-	return edit_write(handle(fi), buf, size, off);
+	char path[KNODES_PATH_MAX];
+	struct timespec now = { 0, 0 };
+	const struct timespec *mtime = NULL;
+	const mode_t *mode = NULL;
+	struct stat st;
+	double timeout;
+	int ret = knodes_path(ino, NULL, path);
+
+	if (!ret && (to_set & FUSE_SET_ATTR_SIZE))
+		ret = truncate_path(req, path, attr->st_size, fi);
+	if (to_set & FUSE_SET_ATTR_MODE)
+		mode = &attr->st_mode;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		mtime = &now;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		mtime = &attr->st_mtim;
+	}
+	if (!ret && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			       FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
+			       FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			       FUSE_SET_ATTR_MTIME_NOW)))
+		ret = attribute_change(req, path, mode, mtime);
+	if (!ret)
+		ret = attributes(req, ino, fi, &st, &timeout);
+	if (ret)
+		reply_status(req, ret);
+	else
+		fuse_reply_attr(req, &st, timeout);
 }
 
-static int fsops_flush(const char *path, struct fuse_file_info *fi)
+/* Longer than any timeout handed out. */
+#define NO_ENTRY_YET 1e12
+
+/* One READDIR(PLUS) reply being filled (listdir_add_fn). */
+struct dir_reply {
+	fuse_req_t req;
+	fuse_ino_t dir;
+	bool plus;
+	char *buf;
+	size_t size, used;
+	struct node folder; /* the folder listed (from ".") */
+	bool have_folder;
+	double shortest; /* the shortest entry timeout handed out */
+};
+
+static bool add_entry(void *arg, const char *name, const struct node *n,
+		      const struct stat *st, off_t next)
 {
-	return edit_commit(ctx()->cache, handle(fi));
+	struct dir_reply *r = arg;
+	struct fuse_entry_param e;
+	bool linked = r->plus && n && strcmp(name, ".");
+	size_t need;
+
+	memset(&e, 0, sizeof(e));
+	if (st) {
+		e.attr = *st;
+		mount_attr(ctx(r->req)->opts, &e.attr);
+	} else {
+		e.attr.st_ino = r->dir; /* "..": the kernel knows better */
+		e.attr.st_mode = S_IFDIR;
+	}
+	if (!strcmp(name, ".") && n) {
+		r->folder = *n;
+		r->have_folder = true;
+	}
+	if (linked) {
+		struct kcache_timeouts t = kcache_timeouts(ctx(r->req)->cache,
+							   n);
+
+		e.entry_timeout = t.entry;
+		e.attr_timeout = t.attr;
+		/* without room in the table, the kernel gets no node */
+		e.ino = knodes_remember(st->st_ino, r->dir, name) ? 0
+								  : st->st_ino;
+		linked = e.ino != 0;
+		if (t.entry < r->shortest)
+			r->shortest = t.entry;
+	}
+	if (r->plus)
+		need = fuse_add_direntry_plus(r->req, r->buf + r->used,
+					      r->size - r->used, name, &e,
+					      next);
+	else
+		need = fuse_add_direntry(r->req, r->buf + r->used,
+					 r->size - r->used, name, &e.attr,
+					 next);
+	if (need > r->size - r->used) {
+		if (linked)
+			knodes_forget(e.ino, 1);
+		return false;
+	}
+	r->used += need;
+	return true;
 }
 
-static int fsops_fsync(const char *path, int datasync,
+/*
+ * The kernel keeps a folder's listing with no timeout: it is dropped
+ * when what it came from stops being trusted (kinval.h).  The root's
+ * never changes.
+ */
+static void listing_handed_out(fuse_req_t req, struct dir_reply *r)
+{
+	double trust = r->shortest;
+
+	if (!r->have_folder || r->folder.kind == NODE_ROOT)
+		return;
+	if (r->folder.kind == NODE_ACCOUNT)
+		trust = kcache_timeouts(ctx(req)->cache, &r->folder).attr;
+	kinval_folder_listed(r->dir, (long)(trust * 1000));
+}
+
+static void read_folder(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t offset, bool plus)
+{
+	char path[KNODES_PATH_MAX];
+	struct dir_reply r = { .req = req,
+			       .dir = ino,
+			       .plus = plus,
+			       .size = size,
+			       .shortest = NO_ENTRY_YET };
+	int ret = knodes_path(ino, NULL, path);
+
+	if (ret) {
+		reply_status(req, ret);
+		return;
+	}
+	r.buf = malloc(size ? size : 1);
+	if (!r.buf) {
+		reply_status(req, -ENOMEM);
+		return;
+	}
+	ret = listdir_fill(ctx(req)->cache, ctx(req)->opts->read_only, path,
+			   add_entry, &r, offset);
+	if (r.shortest == NO_ENTRY_YET)
+		r.shortest = 0; /* an empty folder: drop it soon */
+	if (ret) {
+		reply_status(req, ret);
+	} else {
+		if (!offset)
+			listing_handed_out(req, &r);
+		fuse_reply_buf(req, r.buf, r.used);
+	}
+	free(r.buf);
+}
+
+static void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t offset, struct fuse_file_info *fi)
+{
+	read_folder(req, ino, size, offset, false);
+}
+
+static void fsops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			      off_t offset, struct fuse_file_info *fi)
+{
+	read_folder(req, ino, size, offset, true);
+}
+
+/*
+ * Folders are never opened: the kernel then caches their listings.  A
+ * kernel that cannot do without OPENDIR gets the same caching asked for.
+ */
+static void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	if (ctx(req)->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+/* Gives an open file to the kernel; closes it if the kernel is gone. */
+static void hand_out(fuse_req_t req, struct fuse_file_info *fi,
+		     struct open_file *of, const struct fuse_entry_param *e)
+{
+	fi->fh = (uintptr_t)of;
+	kcache_open_flags(fi, edit_page_cache(of));
+	if (e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) {
+		if (e)
+			knodes_forget(e->ino, 1);
+		edit_close(of);
+	}
+}
+
+static void fsops_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	return edit_commit(ctx()->cache, handle(fi));
+	char path[KNODES_PATH_MAX];
+	struct open_file *of = NULL;
+	struct node n;
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	int ret = resolve(req, ino, NULL, path, &n);
+
+	if (ret) {
+		reply_status(req, ret);
+		return;
+	}
+	if (!writing || !(ret = write_refusal(req, &n)))
+		ret = edit_open(&n, fi->flags, kcache_size_holds(&n), &of);
+	tree_release(&n);
+	if (ret)
+		reply_status(req, ret);
+	else
+		hand_out(req, fi, of, NULL);
 }
 
-static int fsops_release(const char *path, struct fuse_file_info *fi)
+static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	int n;
+
+	if (!buf) {
+		reply_status(req, -ENOMEM);
+		return;
+	}
+	n = edit_read(handle(fi), buf, size, off);
+	if (n < 0)
+		reply_status(req, n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			size_t size, off_t off, struct fuse_file_info *fi)
+{
+	int n = edit_write(handle(fi), buf, size, off);
+
+	if (n < 0)
+		reply_status(req, n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+/*
+ * Sends what the open file holds; once the close returns, every reader
+ * sees it, so the kernel is told to drop what it changed first.
+ */
+static void commit(fuse_req_t req, struct fuse_file_info *fi)
+{
+	int ret = edit_commit(ctx(req)->cache, handle(fi));
+
+	kinval_wait(WRITE_SHOWN_WAIT_MS);
+	reply_status(req, ret);
+}
+
+static void fsops_flush(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	commit(req, fi);
+}
+
+static void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	commit(req, fi);
+}
+
+static void fsops_release(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
 	struct open_file *of = handle(fi);
 
 	if (of) {
 		/* a process killed between write and close still lands */
-		if (edit_commit(ctx()->cache, of))
-			log_error("a write to '%s' failed at release", path);
+		if (edit_commit(ctx(req)->cache, of))
+			log_error("a write to node %llu failed at release",
+				  (unsigned long long)ino);
 		edit_close(of);
 	}
-	return 0;
+	reply_status(req, 0);
 }
 
 /*
@@ -211,89 +593,70 @@ static int fsops_release(const char *path, struct fuse_file_info *fi)
  * The field is back at once; what is written to it is sent on close, and
  * a file created but never written sends nothing (as O_TRUNC alone).
  */
-static int recreate_field(struct node *n, struct fuse_file_info *fi)
+static int create_file(fuse_req_t req, const char *path,
+		       struct fuse_file_info *fi, mode_t mode,
+		       struct open_file **of)
 {
-	struct open_file *of;
-	int ret = write_refusal(n);
-
-	if (!ret)
-		ret = edit_recreate(n, fi->flags, &of);
-	if (!ret)
-		hand_out(fi, of);
-	return ret;
-}
-
-static int fsops_create(const char *path, mode_t mode,
-			struct fuse_file_info *fi)
-{
-	struct open_file *of;
 	struct node n;
-	int ret = caller_refusal();
+	int ret = caller_refusal(req);
 
 	if (ret)
 		return ret;
-	ret = tree_resolve_unlinked(ctx()->cache, path, &n);
-	if (!ret && n.kind == NODE_FIELD && n.unlinked) {
-		ret = recreate_field(&n, fi);
+	ret = tree_resolve_unlinked(ctx(req)->cache, path, &n);
+	if (ret) /* only a sync folder takes new files */
+		return ret == -ENOENT ? -EACCES : ret;
+	if (n.kind == NODE_FIELD && n.unlinked)
+		ret = write_refusal(req, &n)
+			      ?: edit_recreate(&n, fi->flags, of);
+	else if (n.kind != NODE_SCRATCH) /* and only as scratch */
+		ret = write_refusal(req, &n) ?: -EEXIST;
+	else
+		ret = edit_create_scratch(&n, fi->flags, mode, of);
+	tree_release(&n);
+	return ret;
+}
+
+static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode, struct fuse_file_info *fi)
+{
+	char path[KNODES_PATH_MAX];
+	struct fuse_entry_param e;
+	struct open_file *of = NULL;
+	struct node n;
+	int ret = knodes_path(parent, name, path);
+
+	if (!ret)
+		ret = create_file(req, path, fi, mode, &of);
+	if (!ret)
+		ret = resolve(req, parent, name, path, &n);
+	if (!ret) {
+		ret = node_entry(req, parent, name, &n, &e);
 		tree_release(&n);
-		return ret;
 	}
-	if (ret == -ENOENT || (!ret && n.kind != NODE_SCRATCH))
-		ret = ret ? ret : (write_refusal(&n) ?: -EEXIST);
 	if (ret) {
-		/* only a sync folder takes new files, and only as scratch */
-		if (ret == -ENOENT)
-			ret = -EACCES;
-		tree_release(&n);
-		return ret;
+		edit_close(of);
+		reply_status(req, ret);
+		return;
 	}
-	ret = edit_create_scratch(&n, fi->flags, mode, &of);
-	if (!ret)
-		hand_out(fi, of);
-	tree_release(&n);
-	return ret;
+	hand_out(req, fi, of, &e);
 }
 
-static int fsops_truncate(const char *path, off_t size,
-			  struct fuse_file_info *fi)
+static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct open_file *of = fi ? handle(fi) : NULL;
+	char path[KNODES_PATH_MAX];
 	struct node n;
-	int ret;
+	uint64_t ino = 0;
+	int ret = caller_refusal(req) ?: resolve(req, parent, name, path, &n);
 
-	if (of && (ret = edit_truncate(of, size)) <= 0)
-		return ret;
-	ret = tree_resolve(ctx()->cache, path, &n);
-	if (ret)
-		return ret;
-	ret = write_refusal(&n);
-	if (!ret && n.kind == NODE_SCRATCH) {
-		if (!n.scratch) {
-			ret = -ENOENT;
-		} else {
-			ret = scratch_truncate(n.scratch, size);
-		}
+	if (ret) {
+		reply_status(req, ret);
+		return;
 	}
-	/* truncating a field alone sends nothing: see SPEC "Writes" */
-	tree_release(&n);
-	return ret;
-}
-
-static int fsops_unlink(const char *path)
-{
-	struct node n;
-	int ret = resolve_to_change(path, &n);
-
-	if (ret)
-		return ret;
+	ino = tree_ino(&n);
 	if (n.kind == NODE_SCRATCH) {
-		if (n.scratch)
-			scratch_remove(account_scratch(n.account,
-						       n.entry->sync->id,
-						       false),
-				       n.scratch);
-		else
-			ret = -ENOENT;
+		scratch_remove(
+			account_scratch(n.account, n.entry->sync->id, false),
+			n.scratch);
 	} else if (n.kind == NODE_FIELD) {
 		/*
 		 * A field cannot be removed from a sync.  Unlinking it sends
@@ -309,46 +672,58 @@ static int fsops_unlink(const char *path)
 		ret = -EACCES;
 	}
 	tree_release(&n);
-	return ret;
+	if (!ret)
+		knodes_unname(ino);
+	reply_status(req, ret);
 }
 
-static int fsops_mkdir(const char *path, mode_t mode)
+static void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode)
 {
-	struct fsops_context *c = ctx();
+	struct fsops_context *c = ctx(req);
 	struct writes_config cfg = {
 		.default_destination_type = c->opts->default_destination_type,
 		.default_update_mode = c->opts->default_update_mode,
 		.delete_destination = c->opts->delete_destination,
 	};
-	const char *leaf;
-	struct node parent;
-	int ret = caller_refusal();
+	char path[KNODES_PATH_MAX];
+	struct node folder;
+	int ret = caller_refusal(req)
+			  ?: resolve(req, parent, NULL, path, &folder);
 
+	if (ret) {
+		reply_status(req, ret);
+		return;
+	}
+	tree_release(&folder);
+	if (folder.kind == NODE_SYNC)
+		ret = -EPERM; /* no folders inside a sync */
+	else if (folder.kind != NODE_ACCOUNT)
+		ret = -EACCES;
+	else
+		ret = writes_create(c->cache, &cfg, folder.account, name);
+	if (!ret)
+		ret = reply_new_entry(req, parent, name);
 	if (ret)
-		return ret;
-	ret = tree_resolve_parent(c->cache, path, &parent, &leaf);
-	if (ret)
-		return ret;
-	tree_release(&parent);
-	if (parent.kind == NODE_SYNC)
-		return -EPERM; /* no folders inside a sync */
-	if (parent.kind != NODE_ACCOUNT)
-		return -EACCES;
-	return writes_create(c->cache, &cfg, parent.account, leaf);
+		reply_status(req, ret);
 }
 
-static int fsops_rmdir(const char *path)
+static void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fsops_context *c = ctx();
+	struct fsops_context *c = ctx(req);
 	struct writes_config cfg = {
 		.delete_destination = c->opts->delete_destination,
 	};
-	char id[40];
+	char path[KNODES_PATH_MAX], id[40];
 	struct node n;
-	int ret = resolve_to_change(path, &n);
+	uint64_t ino;
+	int ret = caller_refusal(req) ?: resolve(req, parent, name, path, &n);
 
-	if (ret)
-		return ret;
+	if (ret) {
+		reply_status(req, ret);
+		return;
+	}
+	ino = tree_ino(&n);
 	if (n.kind != NODE_SYNC)
 		ret = n.kind == NODE_FIELD || n.kind == NODE_SCRATCH ||
 				      n.kind == NODE_POLICY_FILE ||
@@ -359,6 +734,7 @@ static int fsops_rmdir(const char *path)
 						   false))) {
 		ret = -ENOTEMPTY; /* files of this mount would be lost */
 		account_restore_fields(n.account, n.entry->sync->id);
+		kinval_inode(ino); /* the folder's listing shows them again */
 	}
 	if (!ret)
 		snprintf(id, sizeof(id), "%s", n.entry->sync->id);
@@ -373,75 +749,83 @@ static int fsops_rmdir(const char *path)
 		account_lock(n.account);
 		account_restore_fields(n.account, id);
 		account_unlock(n.account);
+		kinval_inode(ino);
 	}
-	return ret;
+	if (!ret)
+		knodes_unname(ino);
+	reply_status(req, ret);
 }
 
-static int fsops_rename(const char *from, const char *to, unsigned int flags)
-{
-	int ret = caller_refusal();
-
-	return ret ? ret : rename_path(ctx()->cache, from, to, flags);
-}
-
-/* chmod, chown and utimens: kept for scratch files, accepted elsewhere. */
-static int attribute_change(const char *path, const mode_t *mode,
-			    const struct timespec *mtime)
+/* The inode number at path, or 0 when nothing is there. */
+static uint64_t ino_at(fuse_req_t req, const char *path)
 {
 	struct node n;
-	int ret = resolve_to_change(path, &n);
+	uint64_t ino;
 
-	if (ret)
-		return ret;
-	if (n.kind == NODE_SCRATCH) {
-		if (!n.scratch) {
-			ret = -ENOENT;
-		} else {
-			scratch_set_attr(n.scratch, mode, mtime);
-		}
-	}
-	/* fields: succeed and change nothing, so cp -p and rsync -a work */
+	if (tree_resolve(ctx(req)->cache, path, &n))
+		return 0;
+	ino = tree_ino(&n);
 	tree_release(&n);
-	return ret;
+	return ino;
 }
 
-static int fsops_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 fuse_ino_t newparent, const char *newname,
+			 unsigned int flags)
 {
-	return attribute_change(path, &mode, NULL);
+	char from[KNODES_PATH_MAX], to[KNODES_PATH_MAX];
+	uint64_t moved, replaced;
+	int ret = caller_refusal(req) ?: knodes_path(parent, name, from)
+						 ?: knodes_path(newparent,
+								newname, to);
+
+	if (ret) {
+		reply_status(req, ret);
+		return;
+	}
+	moved = ino_at(req, from);
+	replaced = ino_at(req, to);
+	ret = rename_path(ctx(req)->cache, from, to, flags);
+	if (!ret) {
+		if (replaced && replaced != moved)
+			knodes_unname(replaced);
+		knodes_move(moved, newparent, newname);
+		/*
+		 * What the names hold may not be what the kernel moved: a
+		 * scratch file saved as a field is the field now, and a
+		 * field moved away stays.  The kernel looks them up again
+		 * (from the thread: this request holds both folders).
+		 */
+		if (ino_at(req, to) != moved)
+			kinval_entry(newparent, newname);
+		if (ino_at(req, from))
+			kinval_entry(parent, name);
+	}
+	reply_status(req, ret);
 }
 
-static int fsops_chown(const char *path, uid_t uid, gid_t gid,
-		       struct fuse_file_info *fi)
+static void fsops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		       const char *newname)
 {
-	return attribute_change(path, NULL, NULL);
+	reply_status(req, ctx(req)->opts->read_only ? -EROFS : -EPERM);
 }
 
-static int fsops_utimens(const char *path, const struct timespec tv[2],
-			 struct fuse_file_info *fi)
+static void fsops_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+			  const char *name)
 {
-	struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
-
-	return attribute_change(path, NULL, tv ? &tv[1] : &now[1]);
-}
-
-static int fsops_link(const char *from, const char *to)
-{
-	return ctx()->opts->read_only ? -EROFS : -EPERM;
-}
-
-static int fsops_symlink(const char *target, const char *path)
-{
-	return ctx()->opts->read_only ? -EROFS : -EPERM;
+	reply_status(req, ctx(req)->opts->read_only ? -EROFS : -EPERM);
 }
 
 /* Never calls the API: df must answer even when Cloudflare does not. */
-static int fsops_statfs(const char *path, struct statvfs *sv)
+static void fsops_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	memset(sv, 0, sizeof(*sv));
-	sv->f_bsize = 4096;
-	sv->f_frsize = 4096;
-	sv->f_namemax = 255;
-	return 0;
+	struct statvfs sv;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
 }
 
 /*
@@ -449,10 +833,9 @@ static int fsops_statfs(const char *path, struct statvfs *sv)
  * (the filesystem is going away under them).  What they hold unsent is
  * sent now, then they are freed.
  */
-static void fsops_destroy(void *private_data)
+static void fsops_destroy(void *userdata)
 {
-	struct fsops_context *c = private_data;
-
+	struct fsops_context *c = userdata;
 	struct open_file *of;
 
 	while ((of = edit_any_open())) {
@@ -462,11 +845,17 @@ static void fsops_destroy(void *private_data)
 	}
 }
 
-static const struct fuse_operations operations = {
+static const struct fuse_lowlevel_ops operations = {
 	.init = fsops_init,
 	.destroy = fsops_destroy,
+	.lookup = fsops_lookup,
+	.forget = fsops_forget,
+	.forget_multi = fsops_forget_multi,
 	.getattr = fsops_getattr,
+	.setattr = fsops_setattr,
+	.opendir = fsops_opendir,
 	.readdir = fsops_readdir,
+	.readdirplus = fsops_readdirplus,
 	.open = fsops_open,
 	.read = fsops_read,
 	.write = fsops_write,
@@ -474,20 +863,16 @@ static const struct fuse_operations operations = {
 	.fsync = fsops_fsync,
 	.release = fsops_release,
 	.create = fsops_create,
-	.truncate = fsops_truncate,
 	.unlink = fsops_unlink,
 	.mkdir = fsops_mkdir,
 	.rmdir = fsops_rmdir,
 	.rename = fsops_rename,
-	.chmod = fsops_chmod,
-	.chown = fsops_chown,
-	.utimens = fsops_utimens,
 	.link = fsops_link,
 	.symlink = fsops_symlink,
 	.statfs = fsops_statfs,
 };
 
-const struct fuse_operations *fsops_operations(void)
+const struct fuse_lowlevel_ops *fsops_operations(void)
 {
 	return &operations;
 }

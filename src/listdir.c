@@ -16,20 +16,19 @@
 
 /*
  * One READDIR(PLUS) request being answered.  Entries carry offsets
- * (entry k has offset k + 1, the offset of the one after it): only in
- * that mode does libfuse hand the kernel each entry's attributes, so
- * that `ls -l`, `find` and `grep -r` need no LOOKUP per entry.
+ * (entry k has offset k + 1, the offset of the one after it), so that a
+ * request goes on where the last one stopped.
  */
 struct dir_fill {
 	struct cache *cache;
 	bool read_only; /* the mount's: no write bits */
-	void *buf;
-	fuse_fill_dir_t filler;
+	listdir_add_fn add;
+	void *arg;
 	off_t from; /* the first entry this request returns */
 	off_t next; /* the number of the entry being added */
 };
 
-/* Adds the next entry (n NULL for "." and ".."); false once full. */
+/* Adds the next entry (n NULL for ".."); false once full. */
 static bool dir_add(struct dir_fill *d, const char *name, const struct node *n)
 {
 	off_t off = ++d->next;
@@ -38,11 +37,11 @@ static bool dir_add(struct dir_fill *d, const char *name, const struct node *n)
 	if (off <= d->from)
 		return true; /* returned by an earlier request */
 	if (!n)
-		return !d->filler(d->buf, name, NULL, off, 0);
+		return d->add(d->arg, name, NULL, NULL, off);
 	tree_stat(d->cache, n, &st);
 	if (d->read_only)
 		st.st_mode &= ~(mode_t)0222;
-	return !d->filler(d->buf, name, &st, off, FUSE_FILL_DIR_PLUS);
+	return d->add(d->arg, name, n, &st, off);
 }
 
 /* Skips what earlier requests returned of a run of count entries;
@@ -172,20 +171,26 @@ static int list_sync(struct node *dir, struct dir_fill *d)
 	return 0;
 }
 
-int listdir_fill(struct cache *c, bool read_only, const char *path, void *buf,
-		 fuse_fill_dir_t filler, off_t offset)
+int listdir_fill(struct cache *c, bool read_only, const char *path,
+		 listdir_add_fn add, void *arg, off_t offset)
 {
 	struct dir_fill d = { .cache = c,
 			      .read_only = read_only,
-			      .buf = buf,
-			      .filler = filler,
+			      .add = add,
+			      .arg = arg,
 			      .from = offset };
 	struct node n;
 	int ret = tree_resolve(c, path, &n);
 
 	if (ret)
 		return ret;
-	if (!dir_add(&d, ".", NULL) || !dir_add(&d, "..", NULL))
+	if (n.kind != NODE_ROOT && n.kind != NODE_ACCOUNT &&
+	    n.kind != NODE_POLICIES && n.kind != NODE_POLICY &&
+	    n.kind != NODE_SYNC) {
+		ret = -ENOTDIR;
+		goto out_release;
+	}
+	if (!dir_add(&d, ".", &n) || !dir_add(&d, "..", NULL))
 		goto out_release;
 	switch (n.kind) {
 	case NODE_ROOT:

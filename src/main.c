@@ -3,7 +3,7 @@
  * mount, serve, unmount.  Everything else lives in the library.
  */
 #include <errno.h>
-#include <fuse.h>
+#include <fuse.h> /* fuse_pkgversion */
 #include <fuse_lowlevel.h>
 #include <malloc.h>
 #include <signal.h>
@@ -21,13 +21,17 @@
 #include "http.h"
 #include "ids.h"
 #include "journal.h"
+#include "kinval.h"
+#include "knodes.h"
 #include "log.h"
 #include "options.h"
 #include "writes.h"
 
+/* SIGUSR1: forget every listing, and everything the kernel keeps. */
 static void on_usr1(int sig)
 {
 	cache_drop_all();
+	kinval_drop_all();
 }
 
 /* Splits "ID:ID,ID" into out; prints the bad id and fails on one. */
@@ -168,7 +172,7 @@ static int serve(struct fuse_args *args, struct options *opts,
 		 struct fsops_context *context)
 {
 	struct fuse_loop_config *loop;
-	struct fuse *fuse;
+	struct fuse_session *se;
 	struct statvfs sv;
 	int ret = 1;
 
@@ -184,11 +188,15 @@ static int serve(struct fuse_args *args, struct options *opts,
 				opts->mountpoint, strerror(errno));
 		return 1;
 	}
-	fuse = fuse_new(args, fsops_operations(),
-			sizeof(struct fuse_operations), context);
-	if (!fuse)
+	if (!knodes_init()) {
+		fprintf(stderr, "catsyncfs: out of memory\n");
 		return 1;
-	if (fuse_mount(fuse, opts->mountpoint)) {
+	}
+	se = fuse_session_new(args, fsops_operations(),
+			      sizeof(struct fuse_lowlevel_ops), context);
+	if (!se)
+		goto out_nodes;
+	if (fuse_session_mount(se, opts->mountpoint)) {
 		/* libfuse printed why just above */
 		fprintf(stderr, "catsyncfs: cannot mount on '%s'\n",
 			opts->mountpoint);
@@ -198,15 +206,20 @@ static int serve(struct fuse_args *args, struct options *opts,
 		goto out_unmount;
 	if (!opts->foreground)
 		log_use_syslog();
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)))
+	if (fuse_set_signal_handlers(se))
 		goto out_unmount;
+	/* after the fork: the thread must run in the daemon */
+	if (kinval_start(context->cache, se)) {
+		fprintf(stderr, "catsyncfs: cannot start a thread\n");
+		goto out_signals;
+	}
 	signal(SIGUSR1, on_usr1);
 	loop = fuse_loop_cfg_create();
 	if (!loop)
-		goto out_signals;
+		goto out_kinval;
 	fuse_loop_cfg_set_clone_fd(loop, 0);
 	fuse_loop_cfg_set_idle_threads(loop, 10);
-	ret = fuse_loop_mt(fuse, loop);
+	ret = fuse_session_loop_mt(se, loop);
 	/*
 	 * libfuse ends the loop with the number of the signal that stopped
 	 * it: SIGTERM, SIGINT and SIGHUP are a clean shutdown (every request
@@ -216,12 +229,17 @@ static int serve(struct fuse_args *args, struct options *opts,
 									   : 1;
 	fuse_loop_cfg_destroy(loop);
 
+out_kinval:
+	signal(SIGUSR1, SIG_IGN);
+	kinval_stop();
 out_signals:
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	fuse_remove_signal_handlers(se);
 out_unmount:
-	fuse_unmount(fuse);
+	fuse_session_unmount(se);
 out_destroy:
-	fuse_destroy(fuse);
+	fuse_session_destroy(se);
+out_nodes:
+	knodes_finish();
 	return ret;
 }
 

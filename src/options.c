@@ -51,6 +51,9 @@ static const struct fuse_opt option_spec[] = {
 	OPT("default_update_mode=%s", default_update_mode),
 	OPT("delete_destination", delete_destination),
 	OPT("journal=%s", journal), OPT("nojournal", nojournal),
+	/* as libfuse's high-level API had them: see mount.fuse3(8) */
+	OPT("uid=%u", uid), OPT("uid=", set_uid), OPT("gid=%u", gid),
+	OPT("gid=", set_gid), OPT("umask=%o", umask), OPT("umask=", set_umask),
 	FUSE_OPT_KEY("ro", KEY_RO), FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP), FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),

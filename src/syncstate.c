@@ -155,7 +155,7 @@ void account_record_error(struct account *a, const char *sync_id,
 	free(st->last_error);
 	st->last_error = text;
 	clock_gettime(CLOCK_REALTIME, &st->error_time);
-	account_mark_changed(a);
+	account_mark_changed(a, sync_id);
 }
 
 void account_clear_error(struct account *a, const char *sync_id)
@@ -166,7 +166,7 @@ void account_clear_error(struct account *a, const char *sync_id)
 		free(st->last_error);
 		st->last_error = NULL;
 		clock_gettime(CLOCK_REALTIME, &st->error_time);
-		account_mark_changed(a);
+		account_mark_changed(a, sync_id);
 	}
 }
 
@@ -204,5 +204,5 @@ void account_set_refresh_result(struct account *a, const char *sync_id,
 	free(st->refresh_result);
 	st->refresh_result = text;
 	clock_gettime(CLOCK_REALTIME, &st->refresh_time);
-	account_mark_changed(a);
+	account_mark_changed(a, sync_id);
 }

@@ -371,7 +371,17 @@ static struct timespec node_mtime(struct cache *c, const struct node *n)
 	return t;
 }
 
-static uint64_t node_ino(const struct node *n)
+uint64_t tree_folder_ino(uint64_t serial)
+{
+	return serial << INO_SHIFT;
+}
+
+uint64_t tree_field_ino(uint64_t serial, enum field f)
+{
+	return (serial << INO_SHIFT) + 1 + f;
+}
+
+uint64_t tree_ino(const struct node *n)
 {
 	switch (n->kind) {
 	case NODE_ROOT:
@@ -379,7 +389,7 @@ static uint64_t node_ino(const struct node *n)
 	case NODE_STATS:
 		return 2; /* serials start at 2: 64 and up are taken */
 	case NODE_ACCOUNT:
-		return n->account->serial << INO_SHIFT;
+		return tree_folder_ino(n->account->serial);
 	case NODE_ACCOUNT_ERROR:
 		return (n->account->serial << INO_SHIFT) + 1;
 	case NODE_POLICIES:
@@ -389,11 +399,11 @@ static uint64_t node_ino(const struct node *n)
 	case NODE_POLICY_FILE:
 		return (n->prebuilt->serial << INO_SHIFT) + 1 + n->policy_file;
 	case NODE_SYNC:
-		return n->entry->serial << INO_SHIFT;
+		return tree_folder_ino(n->entry->serial);
 	case NODE_FIELD:
-		return (n->entry->serial << INO_SHIFT) + 1 + n->field;
+		return tree_field_ino(n->entry->serial, n->field);
 	case NODE_SCRATCH:
-		return n->scratch->serial << INO_SHIFT;
+		return n->scratch ? n->scratch->serial << INO_SHIFT : 0;
 	}
 	return 0;
 }
@@ -406,7 +416,7 @@ void tree_stat(struct cache *c, const struct node *n, struct stat *st)
 	bool newline;
 
 	memset(st, 0, sizeof(*st));
-	st->st_ino = node_ino(n);
+	st->st_ino = tree_ino(n);
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_mtim = node_mtime(c, n);
