@@ -84,6 +84,40 @@ static bool is_mount_only_option(const char *opt)
 }
 
 /*
+ * libfuse's high-level caching options: catsyncfs decides the kernel's
+ * caching itself (kcache.h), so an fstab line written for another FUSE
+ * filesystem still mounts, and the log says what was left out.
+ */
+static bool is_caching_option(const char *opt)
+{
+	static const char *const names[] = {
+		"kernel_cache",
+		"auto_cache",
+		"noauto_cache",
+		"entry_timeout=",
+		"negative_timeout=",
+		"attr_timeout=",
+		"ac_attr_timeout=",
+		"use_ino",
+		"readdir_ino",
+		"hard_remove",
+		"direct_io",
+		"noforget",
+		NULL,
+	};
+	const char *const *n;
+
+	for (n = names; *n; n++) {
+		size_t len = strlen(*n);
+
+		if ((*n)[len - 1] == '=' ? !strncmp(opt, *n, len)
+					 : !strcmp(opt, *n))
+			return true;
+	}
+	return false;
+}
+
+/*
  * "name=N" into *out: a whole decimal number and nothing else, so that
  * "timeout=5m" is an error rather than 5 seconds.  The range is checked
  * once every option is read.
@@ -129,7 +163,16 @@ static int on_option(void *data, const char *arg, int key,
 		return -1;
 	case FUSE_OPT_KEY_OPT:
 		/* options meant for mount(8) and systemd, not for FUSE */
-		return is_mount_only_option(arg) ? 0 : 1;
+		if (is_mount_only_option(arg))
+			return 0;
+		if (is_caching_option(arg)) {
+			fprintf(stderr,
+				"catsyncfs: option '%s' ignored: catsyncfs sets "
+				"the kernel's caching itself\n",
+				arg);
+			return 0;
+		}
+		return 1;
 	case KEY_HELP:
 		opts->show_help = true;
 		return 0;

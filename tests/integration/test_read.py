@@ -440,6 +440,15 @@ def test_uid_gid_umask_options(emulator):
         assert st.st_mode & 0o077 == 0
 
 
+def test_high_level_caching_options_are_ignored_with_a_word(emulator):
+    """An fstab line written for another FUSE filesystem still mounts:
+    catsyncfs sets the kernel's caching itself and says what it left out."""
+    with Mount(emulator, "kernel_cache,entry_timeout=5,use_ino") as m:
+        assert "prod-vpcs" in os.listdir(m.path(ACCOUNT_1))
+        for opt in ("kernel_cache", "entry_timeout=5", "use_ino"):
+            assert f"option '{opt}' ignored" in m.log()
+
+
 def test_version_names_every_library():
     from mount import daemon_binary
     out = subprocess.run([daemon_binary(), "--version"], capture_output=True,
