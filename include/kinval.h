@@ -46,6 +46,18 @@ void kinval_entry(uint64_t parent, const char *name);
  * not hold a write's close forever).
  */
 void kinval_wait(long timeout_ms);
+/*
+ * Puts len bytes of data, the whole content of ino, into the kernel's
+ * page cache at once, from the caller's thread (an OPEN being answered
+ * holds no lock this waits for), unless they are there already: a reader
+ * then sends no READ, and the kernel asks for no access time after it.
+ * What is dropped meanwhile is dropped again after it.
+ */
+void kinval_store(uint64_t ino, const char *data, size_t len);
+/* Whether ino's content is in the page cache as kinval_store put it. */
+bool kinval_stored(uint64_t ino);
+/* The kernel drops ino's pages itself (an open without keep_cache). */
+void kinval_pages_dropped(uint64_t ino);
 /* Drops everything the kernel holds (SIGUSR1).  Async-signal-safe. */
 void kinval_drop_all(void);
 

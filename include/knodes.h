@@ -52,6 +52,12 @@ void knodes_unname(uint64_t id);
 /* Whether the kernel holds id. */
 bool knodes_known(uint64_t id);
 /*
+ * Whether the kernel's page cache holds id's content as this daemon put
+ * it there (kinval_store), and setting it; unknown ids hold nothing.
+ */
+bool knodes_pages(uint64_t id);
+void knodes_set_pages(uint64_t id, bool held);
+/*
  * The ids the kernel holds, as a fresh array (caller frees) of *count;
  * NULL with *count 0 on ENOMEM.
  */

@@ -484,12 +484,33 @@ static void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_open(req, fi);
 }
 
+/*
+ * A reader that keeps the page cache finds the file's pages there
+ * before its first read: none is READ (kinval_store).
+ */
+static void fill_pages(fuse_ino_t ino, struct open_file *of)
+{
+	size_t len = edit_size(of);
+	char *data;
+
+	if (!len || kinval_stored(ino))
+		return;
+	data = malloc(len);
+	if (data && edit_read(of, data, len, 0) == (int)len)
+		kinval_store(ino, data, len);
+	free(data);
+}
+
 /* Gives an open file to the kernel; closes it if the kernel is gone. */
-static void hand_out(fuse_req_t req, struct fuse_file_info *fi,
+static void hand_out(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		     struct open_file *of, const struct fuse_entry_param *e)
 {
 	fi->fh = (uintptr_t)of;
 	kcache_open_flags(fi, edit_page_cache(of));
+	if (!fi->keep_cache)
+		kinval_pages_dropped(ino); /* the kernel drops them at open */
+	else if (!e)
+		fill_pages(ino, of);
 	if (e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) {
 		if (e)
 			knodes_forget(e->ino, 1);
@@ -516,7 +537,7 @@ static void fsops_open(fuse_req_t req, fuse_ino_t ino,
 	if (ret)
 		reply_status(req, ret);
 	else
-		hand_out(req, fi, of, NULL);
+		hand_out(req, ino, fi, of, NULL);
 }
 
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -638,7 +659,7 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		reply_status(req, ret);
 		return;
 	}
-	hand_out(req, fi, of, &e);
+	hand_out(req, e.ino, fi, of, &e);
 }
 
 static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -57,6 +57,7 @@ static struct {
 	struct list folders; /* uint64_t, listings the kernel keeps */
 	long long folders_due; /* monotime_ms; 0: none */
 	atomic_bool drop_all;
+	atomic_ulong dropped; /* pages dropped so far: see kinval_store */
 	bool stop;
 	atomic_bool running;
 	pthread_t thread;
@@ -181,8 +182,11 @@ void kinval_wait(long timeout_ms)
 
 static void inval_inode(uint64_t ino)
 {
-	if (knodes_known(ino))
-		fuse_lowlevel_notify_inval_inode(kq.se, ino, 0, 0);
+	if (!knodes_known(ino))
+		return;
+	atomic_fetch_add(&kq.dropped, 1);
+	knodes_set_pages(ino, false);
+	fuse_lowlevel_notify_inval_inode(kq.se, ino, 0, 0);
 }
 
 static void send_job(const struct job *j)
@@ -214,9 +218,40 @@ static void drop_everything(void)
 	size_t i, count;
 	uint64_t *ids = knodes_all(&count);
 
-	for (i = 0; i < count; i++)
+	atomic_fetch_add(&kq.dropped, 1);
+	for (i = 0; i < count; i++) {
+		knodes_set_pages(ids[i], false);
 		fuse_lowlevel_notify_inval_inode(kq.se, ids[i], 0, 0);
+	}
 	free(ids);
+}
+
+bool kinval_stored(uint64_t ino)
+{
+	return knodes_pages(ino);
+}
+
+void kinval_pages_dropped(uint64_t ino)
+{
+	knodes_set_pages(ino, false);
+}
+
+void kinval_store(uint64_t ino, const char *data, size_t len)
+{
+	unsigned long dropped = atomic_load(&kq.dropped);
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(len);
+
+	if (!atomic_load(&kq.running) || !len)
+		return;
+	buf.buf[0].mem = (void *)data;
+	if (fuse_lowlevel_notify_store(kq.se, ino, 0, &buf, 0))
+		return; /* the kernel READs it as usual */
+	knodes_set_pages(ino, true);
+	/* a drop sent between the content's snapshot and now missed it */
+	if (atomic_load(&kq.dropped) != dropped || atomic_load(&kq.drop_all)) {
+		knodes_set_pages(ino, false);
+		queue(JOB_INODE, ino, NULL);
+	}
 }
 
 /* Sleeps until woken, or until the folders are due. */

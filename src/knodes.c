@@ -17,6 +17,7 @@ struct knode {
 	uint64_t parent; /* 0: no name (unlinked or replaced) */
 	char *name;
 	uint64_t lookups;
+	bool pages; /* see knodes_pages */
 	struct knode *next; /* in its bucket */
 };
 
@@ -272,6 +273,29 @@ bool knodes_known(uint64_t id)
 	known = find(id) != NULL;
 	pthread_mutex_unlock(&table.lock);
 	return known;
+}
+
+bool knodes_pages(uint64_t id)
+{
+	const struct knode *k;
+	bool held;
+
+	pthread_mutex_lock(&table.lock);
+	k = find(id);
+	held = k && k->pages;
+	pthread_mutex_unlock(&table.lock);
+	return held;
+}
+
+void knodes_set_pages(uint64_t id, bool held)
+{
+	struct knode *k;
+
+	pthread_mutex_lock(&table.lock);
+	k = find(id);
+	if (k)
+		k->pages = held;
+	pthread_mutex_unlock(&table.lock);
 }
 
 uint64_t *knodes_all(size_t *count)

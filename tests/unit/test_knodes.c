@@ -61,6 +61,17 @@ static void knodes_should_give_an_unlinked_node_no_path(void)
 	CHECK_STR(path, "/acct/back");
 }
 
+static void knodes_should_keep_the_pages_mark_of_known_nodes_only(void)
+{
+	CHECK(!knodes_pages(128));
+	knodes_set_pages(128, true);
+	CHECK(knodes_pages(128));
+	knodes_set_pages(128, false);
+	CHECK(!knodes_pages(128));
+	knodes_set_pages(4242, true); /* not held by the kernel */
+	CHECK(!knodes_pages(4242));
+}
+
 static void knodes_should_hold_many_and_list_them(void)
 {
 	size_t count, i, found = 0;
@@ -101,6 +112,7 @@ int main(void)
 	RUN(knodes_should_follow_a_rename);
 	RUN(knodes_should_forget_after_the_last_lookup);
 	RUN(knodes_should_give_an_unlinked_node_no_path);
+	RUN(knodes_should_keep_the_pages_mark_of_known_nodes_only);
 	RUN(knodes_should_hold_many_and_list_them);
 	RUN(knodes_should_refuse_a_path_too_long);
 	knodes_finish();
