@@ -18,8 +18,11 @@
  *
  * Also outside this order, each a leaf that takes nothing while held:
  * the request budget's (budget.c), the HTTP handle pool's and the
- * shared DNS/TLS caches' (http.c), the credentials' (api.c) and the
- * journal's (journal.c).  They are taken under any of the above.
+ * shared DNS/TLS caches' (http.c), the credentials' (api.c), the
+ * journal's (journal.c), the kernel's node table's (knodes.c) and the
+ * invalidation queue's (kinval.c).  They are taken under any of the
+ * above.  No lock at all is held while a notification goes to the
+ * kernel (kinval.h): the kernel may hold it up behind a request.
  *
  * The check: each thread keeps the set of levels it holds; acquiring a
  * level at or below one already held, or calling the API

@@ -157,16 +157,9 @@ void kinval_drop_all(void)
 
 void kinval_wait(long timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = monotime_timespec(monotime_ms() + timeout_ms);
 	unsigned long long target;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&kq.lock);
 	target = kq.queued;
 	while (!kq.stop && kq.done < target)
@@ -268,8 +261,7 @@ static void sleep_until_needed(void)
 			;
 		return;
 	}
-	ts.tv_sec = due / 1000;
-	ts.tv_nsec = (due % 1000) * 1000000L;
+	ts = monotime_timespec(due);
 	while (sem_clockwait(&kq.wake, CLOCK_MONOTONIC, &ts) && errno == EINTR)
 		;
 }
