@@ -36,6 +36,12 @@ struct kcache_timeouts {
  * an account folder unlocked (it is locked here for a moment).
  */
 struct kcache_timeouts kcache_timeouts(struct cache *c, const struct node *n);
+/*
+ * How much longer the listing of folder comes from trusted data, in ms
+ * (the kernel keeps a folder listing until told: kinval.h); -1 for the
+ * root, whose listing never changes.  folder resolved, account unlocked.
+ */
+long kcache_folder_trust_ms(struct cache *c, const struct node *folder);
 /* How long the kernel may remember that a name does not exist. */
 double kcache_negative_timeout(const struct cache *c);
 /*

@@ -341,9 +341,6 @@ static void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_attr(req, &st, timeout);
 }
 
-/* Longer than any timeout handed out. */
-#define NO_ENTRY_YET 1e12
-
 /* One READDIR(PLUS) reply being filled (listdir_add_fn). */
 struct dir_reply {
 	fuse_req_t req;
@@ -353,7 +350,6 @@ struct dir_reply {
 	size_t size, used;
 	struct node folder; /* the folder listed (from ".") */
 	bool have_folder;
-	double shortest; /* the shortest entry timeout handed out */
 };
 
 static bool add_entry(void *arg, const char *name, const struct node *n,
@@ -386,8 +382,6 @@ static bool add_entry(void *arg, const char *name, const struct node *n,
 		e.ino = knodes_remember(st->st_ino, r->dir, name) ? 0
 								  : st->st_ino;
 		linked = e.ino != 0;
-		if (t.entry < r->shortest)
-			r->shortest = t.entry;
 	}
 	if (r->plus)
 		need = fuse_add_direntry_plus(r->req, r->buf + r->used,
@@ -413,24 +407,22 @@ static bool add_entry(void *arg, const char *name, const struct node *n,
  */
 static void listing_handed_out(fuse_req_t req, struct dir_reply *r)
 {
-	double trust = r->shortest;
+	long trust;
 
-	if (!r->have_folder || r->folder.kind == NODE_ROOT)
+	if (!r->have_folder)
 		return;
-	if (r->folder.kind == NODE_ACCOUNT)
-		trust = kcache_timeouts(ctx(req)->cache, &r->folder).attr;
-	kinval_folder_listed(r->dir, (long)(trust * 1000));
+	trust = kcache_folder_trust_ms(ctx(req)->cache, &r->folder);
+	if (trust >= 0)
+		kinval_folder_listed(r->dir, trust);
 }
 
 static void read_folder(fuse_req_t req, fuse_ino_t ino, size_t size,
 			off_t offset, bool plus)
 {
 	char path[KNODES_PATH_MAX];
-	struct dir_reply r = { .req = req,
-			       .dir = ino,
-			       .plus = plus,
-			       .size = size,
-			       .shortest = NO_ENTRY_YET };
+	struct dir_reply r = {
+		.req = req, .dir = ino, .plus = plus, .size = size
+	};
 	int ret = knodes_path(ino, NULL, path);
 
 	if (ret) {
@@ -444,8 +436,6 @@ static void read_folder(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	ret = listdir_fill(ctx(req)->cache, ctx(req)->opts->read_only, path,
 			   add_entry, &r, offset);
-	if (r.shortest == NO_ENTRY_YET)
-		r.shortest = 0; /* an empty folder: drop it soon */
 	if (ret) {
 		reply_status(req, ret);
 	} else {

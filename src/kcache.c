@@ -78,6 +78,20 @@ struct kcache_timeouts kcache_timeouts(struct cache *c, const struct node *n)
 	return t;
 }
 
+long kcache_folder_trust_ms(struct cache *c, const struct node *folder)
+{
+	bool policies = folder->kind == NODE_POLICIES ||
+			folder->kind == NODE_POLICY;
+	long left;
+
+	if (folder->kind == NODE_ROOT)
+		return -1;
+	account_lock(folder->account);
+	left = account_trust_left_ms(c, folder->account, policies);
+	account_unlock(folder->account);
+	return left;
+}
+
 double kcache_negative_timeout(const struct cache *c)
 {
 	double ttl = seconds(c->ttl_ms);
