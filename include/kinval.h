@@ -49,11 +49,14 @@ void kinval_wait(long timeout_ms);
 /*
  * Puts len bytes of data, the whole content of ino, into the kernel's
  * page cache at once, from the caller's thread (an OPEN being answered
- * holds no lock this waits for), unless they are there already: a reader
- * then sends no READ, and the kernel asks for no access time after it.
- * What is dropped meanwhile is dropped again after it.
+ * holds no lock this waits for): a reader then sends no READ, and the
+ * kernel asks for no access time after it.  drops is kinval_drops()
+ * from before data was taken: a drop since then is sent again after.
  */
-void kinval_store(uint64_t ino, const char *data, size_t len);
+void kinval_store(uint64_t ino, const char *data, size_t len,
+		  unsigned long drops);
+/* How many drops of pages were sent so far (for kinval_store). */
+unsigned long kinval_drops(void);
 /* Whether ino's content is in the page cache as kinval_store put it. */
 bool kinval_stored(uint64_t ino);
 /* The kernel drops ino's pages itself (an open without keep_cache). */

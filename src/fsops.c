@@ -350,7 +350,37 @@ struct dir_reply {
 	size_t size, used;
 	struct node folder; /* the folder listed (from ".") */
 	bool have_folder;
+	uint64_t *linked; /* the lookups counted, undone if not sent */
+	size_t nlinked, cap;
 };
+
+/* Notes a lookup counted for r; false (undone) on ENOMEM. */
+static bool note_linked(struct dir_reply *r, uint64_t ino)
+{
+	if (r->nlinked == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		uint64_t *grown = realloc(r->linked, cap * sizeof(*grown));
+
+		if (!grown) {
+			knodes_forget(ino, 1);
+			return false;
+		}
+		r->linked = grown;
+		r->cap = cap;
+	}
+	r->linked[r->nlinked++] = ino;
+	return true;
+}
+
+/* The reply was not sent: the kernel holds none of its lookups. */
+static void undo_linked(struct dir_reply *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlinked; i++)
+		knodes_forget(r->linked[i], 1);
+	r->nlinked = 0;
+}
 
 static bool add_entry(void *arg, const char *name, const struct node *n,
 		      const struct stat *st, off_t next)
@@ -381,6 +411,8 @@ static bool add_entry(void *arg, const char *name, const struct node *n,
 		/* without room in the table, the kernel gets no node */
 		e.ino = knodes_remember(st->st_ino, r->dir, name) ? 0
 								  : st->st_ino;
+		if (e.ino && !note_linked(r, e.ino))
+			e.ino = 0;
 		linked = e.ino != 0;
 	}
 	if (r->plus)
@@ -392,8 +424,10 @@ static bool add_entry(void *arg, const char *name, const struct node *n,
 					 r->size - r->used, name, &e.attr,
 					 next);
 	if (need > r->size - r->used) {
-		if (linked)
+		if (linked) {
 			knodes_forget(e.ino, 1);
+			r->nlinked--;
+		}
 		return false;
 	}
 	r->used += need;
@@ -437,13 +471,16 @@ static void read_folder(fuse_req_t req, fuse_ino_t ino, size_t size,
 	ret = listdir_fill(ctx(req)->cache, ctx(req)->opts->read_only, path,
 			   add_entry, &r, offset);
 	if (ret) {
+		undo_linked(&r);
 		reply_status(req, ret);
 	} else {
 		if (!offset)
 			listing_handed_out(req, &r);
-		fuse_reply_buf(req, r.buf, r.used);
+		if (fuse_reply_buf(req, r.buf, r.used))
+			undo_linked(&r);
 	}
 	free(r.buf);
+	free(r.linked);
 }
 
 static void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -478,7 +515,8 @@ static void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
  * A reader that keeps the page cache finds the file's pages there
  * before its first read: none is READ (kinval_store).
  */
-static void fill_pages(fuse_ino_t ino, struct open_file *of)
+static void fill_pages(fuse_ino_t ino, struct open_file *of,
+		       unsigned long drops)
 {
 	size_t len = edit_size(of);
 	char *data;
@@ -487,20 +525,24 @@ static void fill_pages(fuse_ino_t ino, struct open_file *of)
 		return;
 	data = malloc(len);
 	if (data && edit_read(of, data, len, 0) == (int)len)
-		kinval_store(ino, data, len);
+		kinval_store(ino, data, len, drops);
 	free(data);
 }
 
-/* Gives an open file to the kernel; closes it if the kernel is gone. */
+/*
+ * Gives an open file to the kernel; closes it if the kernel is gone.
+ * drops: kinval_drops() from before of's content was taken.
+ */
 static void hand_out(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-		     struct open_file *of, const struct fuse_entry_param *e)
+		     struct open_file *of, const struct fuse_entry_param *e,
+		     unsigned long drops)
 {
 	fi->fh = (uintptr_t)of;
 	kcache_open_flags(fi, edit_page_cache(of));
 	if (!fi->keep_cache)
 		kinval_pages_dropped(ino); /* the kernel drops them at open */
 	else if (!e)
-		fill_pages(ino, of);
+		fill_pages(ino, of, drops);
 	if (e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) {
 		if (e)
 			knodes_forget(e->ino, 1);
@@ -515,6 +557,7 @@ static void fsops_open(fuse_req_t req, fuse_ino_t ino,
 	struct open_file *of = NULL;
 	struct node n;
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	unsigned long drops = kinval_drops(); /* before the snapshot */
 	int ret = resolve(req, ino, NULL, path, &n);
 
 	if (ret) {
@@ -527,7 +570,7 @@ static void fsops_open(fuse_req_t req, fuse_ino_t ino,
 	if (ret)
 		reply_status(req, ret);
 	else
-		hand_out(req, ino, fi, of, NULL);
+		hand_out(req, ino, fi, of, NULL, drops);
 }
 
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -649,7 +692,7 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		reply_status(req, ret);
 		return;
 	}
-	hand_out(req, e.ino, fi, of, &e);
+	hand_out(req, e.ino, fi, of, &e, 0);
 }
 
 static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -798,18 +841,24 @@ static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	replaced = ino_at(req, to);
 	ret = rename_path(ctx(req)->cache, from, to, flags);
 	if (!ret) {
-		if (replaced && replaced != moved)
-			knodes_unname(replaced);
-		knodes_move(moved, newparent, newname);
 		/*
 		 * What the names hold may not be what the kernel moved: a
 		 * scratch file saved as a field is the field now, and a
-		 * field moved away stays.  The kernel looks them up again
-		 * (from the thread: this request holds both folders).
+		 * field moved away stays where it was.  A node moves with
+		 * its name unless it stayed (an open scratch file saved as a
+		 * field stats as the field, as under libfuse's high-level
+		 * API), and the kernel looks both names up again (from the
+		 * thread: this request holds both folders).
 		 */
-		if (ino_at(req, to) != moved)
+		uint64_t at_to = ino_at(req, to), at_from = ino_at(req, from);
+
+		if (replaced && replaced != moved && replaced != at_to)
+			knodes_unname(replaced);
+		if (at_from != moved)
+			knodes_move(moved, newparent, newname);
+		if (at_to != moved)
 			kinval_entry(newparent, newname);
-		if (ino_at(req, from))
+		if (at_from)
 			kinval_entry(parent, name);
 	}
 	reply_status(req, ret);

@@ -229,9 +229,14 @@ void kinval_pages_dropped(uint64_t ino)
 	knodes_set_pages(ino, false);
 }
 
-void kinval_store(uint64_t ino, const char *data, size_t len)
+unsigned long kinval_drops(void)
 {
-	unsigned long dropped = atomic_load(&kq.dropped);
+	return atomic_load(&kq.dropped);
+}
+
+void kinval_store(uint64_t ino, const char *data, size_t len,
+		  unsigned long drops)
+{
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(len);
 
 	if (!atomic_load(&kq.running) || !len)
@@ -240,8 +245,8 @@ void kinval_store(uint64_t ino, const char *data, size_t len)
 	if (fuse_lowlevel_notify_store(kq.se, ino, 0, &buf, 0))
 		return; /* the kernel READs it as usual */
 	knodes_set_pages(ino, true);
-	/* a drop sent between the content's snapshot and now missed it */
-	if (atomic_load(&kq.dropped) != dropped || atomic_load(&kq.drop_all)) {
+	/* a drop sent since the content was taken missed it */
+	if (atomic_load(&kq.dropped) != drops || atomic_load(&kq.drop_all)) {
 		knodes_set_pages(ino, false);
 		queue(JOB_INODE, ino, NULL);
 	}

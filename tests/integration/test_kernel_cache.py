@@ -333,3 +333,22 @@ def test_a_rename_shows_at_once_under_both_names(emulator, stat_first):
         for f, content in before.items():
             assert seen[os.path.join(new, f)] == (len(content), content), f
         assert emulator.sync("renamed-vpcs")["id"] == before["id"].decode().strip()
+
+
+def test_a_field_moved_away_stays_for_the_file_open_on_it(emulator):
+    """mv of a field within its sync folder copies it out (an editor's
+    backup) and the field stays: a file open on the field still stats as
+    the field, not as the copy."""
+    with Mount(emulator, "cache_ttl=3600", accounts=[ACCOUNT_1]) as m:
+        sync = m.path(ACCOUNT_1, "prod-vpcs")
+        field = os.path.join(sync, "description")
+        fd = os.open(field, os.O_RDONLY)
+        try:
+            before = os.fstat(fd)
+            os.rename(field, os.path.join(sync, "description.orig"))
+            after = os.fstat(fd)
+            assert after.st_ino == before.st_ino
+            assert after.st_ino == os.stat(field).st_ino
+            assert os.stat(os.path.join(sync, "description.orig")).st_ino != before.st_ino
+        finally:
+            os.close(fd)
